@@ -1,0 +1,150 @@
+//! Builds the application state and the one Router that both the binary and the tests
+//! serve; binds the listener and runs until a shutdown signal, draining in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::map_response;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::auth::password::PasswordHasher;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{problem_json_fallback, route_not_found};
+use crate::{auth, db, docs, ops, telemetry, users};
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub passwords: PasswordHasher,
+}
+
+impl AppState {
+    /// Connects to the database (without migrating) and prepares the shared services.
+    pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let db = db::connect(&config).await?;
+        Ok(Self {
+            passwords: PasswordHasher::new(config.password_hash)?,
+            db,
+            config: Arc::new(config),
+            clock,
+        })
+    }
+}
+
+/// Every documented route, with its OpenAPI description attached. The document is derived
+/// from this same value, so a route cannot be served undocumented or documented unserved.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .merge(auth::routes::router())
+        .merge(users::routes::router());
+    OpenApiRouter::with_openapi(docs::base())
+        .nest("/api/v1", v1)
+        .merge(ops::router())
+}
+
+/// The complete HTTP application: API routes, docs, fallbacks and middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, document) = api_router().split_for_parts();
+    let body_limit = state.config.json_body_limit;
+    api.merge(docs::router(document))
+        .fallback(route_not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::new())
+        .layer(telemetry::trace_layer())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(map_response(problem_json_fallback))
+        .with_state(state)
+}
+
+/// A bound, migrated, ready-to-serve instance.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Migrates the database, then binds `config.bind`.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with a chosen clock (tests move time by hand).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        db::migrate(&config).await?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let state = AppState::new(config, clock).await?;
+        Ok(Self {
+            listener,
+            router: router(state.clone()),
+            state,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight
+    /// requests to finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(address = %self.listener.local_addr()?, "serving");
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        self.state.db.close_by_ref().await.ok();
+        result
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM, whichever comes first.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,144 @@
+//! Validating newtypes for account credentials: `Email` and `Password`.
+
+use std::fmt;
+
+/// A syntactically valid email address, lower-cased (emails are case-insensitive here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let normalized = input.trim().to_lowercase();
+        if normalized.is_empty() {
+            return Err("is required");
+        }
+        if normalized.chars().count() > Self::MAX_LEN {
+            return Err("must be at most 254 characters");
+        }
+        // The crate checks RFC 5322 syntax; we additionally require a dotted domain and
+        // refuse display-name forms ("Name <a@b>") and quoted local parts.
+        let valid = email_address::EmailAddress::is_valid(&normalized)
+            && !normalized.contains(['<', '>', '"', ' '])
+            && normalized.rsplit_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
+            });
+        if !valid {
+            return Err("is not a valid email address");
+        }
+        Ok(Self(normalized))
+    }
+
+    /// The key failed logins are counted under: the lower-cased input, whether or not it is
+    /// a valid address (throttling applies to any address an attacker tries).
+    pub fn throttle_key(input: &str) -> String {
+        input
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(Self::MAX_LEN)
+            .collect()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password that meets the length rule (8–128 Unicode scalar values). Its `Debug` never
+/// shows the value, so it cannot leak into logs.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_LEN: usize = 8;
+    pub const MAX_LEN: usize = 128;
+
+    pub fn parse(input: String) -> Result<Self, &'static str> {
+        let length = input.chars().count();
+        if length < Self::MIN_LEN {
+            return Err("must be at least 8 characters");
+        }
+        if length > Self::MAX_LEN {
+            return Err("must be at most 128 characters");
+        }
+        Ok(Self(input))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_lower_cased_and_trimmed() {
+        assert_eq!(
+            Email::parse("  Alice@Example.COM ").unwrap().as_str(),
+            "alice@example.com"
+        );
+    }
+
+    #[test]
+    fn invalid_emails_are_refused() {
+        for input in [
+            "",
+            "alice",
+            "alice@",
+            "@example.com",
+            "alice@example",
+            "a b@example.com",
+            "Alice <alice@example.com>",
+            "alice@@example.com",
+            "alice@example.com.",
+        ] {
+            assert!(Email::parse(input).is_err(), "{input:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn overlong_emails_are_refused() {
+        let input = format!("{}@example.com", "a".repeat(250));
+        assert_eq!(Email::parse(&input), Err("must be at most 254 characters"));
+    }
+
+    #[test]
+    fn unicode_domains_and_plus_addresses_are_accepted() {
+        assert!(Email::parse("alice+roost@example.co.uk").is_ok());
+    }
+
+    #[test]
+    fn password_lengths_count_characters_not_bytes() {
+        assert!(Password::parse("short".into()).is_err());
+        assert!(Password::parse("éééééééé".into()).is_ok());
+        assert!(Password::parse("x".repeat(128)).is_ok());
+        assert!(Password::parse("x".repeat(129)).is_err());
+        assert!(Password::parse("ü".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn passwords_do_not_show_in_debug_output() {
+        let password = Password::parse("correct horse".into()).unwrap();
+        assert!(!format!("{password:?}").contains("horse"));
+    }
+}

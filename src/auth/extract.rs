@@ -1,0 +1,113 @@
+//! `AuthUser` and `MaybeAuthUser`: the extractors that make each handler's permission
+//! visible in its signature.
+//!
+//! A token is accepted from `Authorization: Bearer <token>` or `Authorization: Token <token>`
+//! and nowhere else (never from the query string). A token that is presented but unknown,
+//! expired or revoked is a 401 even on public endpoints.
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+use uuid::Uuid;
+
+use super::{store, token};
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// An authenticated caller. Rejects with 401 when no valid token was presented.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    /// The token this request used (logout revokes it; password change keeps it).
+    pub token_id: Uuid,
+}
+
+/// A caller who may be anonymous. Still rejects with 401 when a token is presented but
+/// is not valid, so a client never silently reads as anonymous with a dead token.
+#[derive(Debug, Clone, Copy)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+const MISSING: AppError = AppError::Unauthorized {
+    code: "unauthorized",
+    detail: "This endpoint needs an `Authorization: Bearer <token>` header.",
+};
+const INVALID: AppError = AppError::Unauthorized {
+    code: "invalid_token",
+    detail: "The token is malformed, expired or revoked.",
+};
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await?.ok_or(MISSING)
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeAuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(MaybeAuthUser)
+    }
+}
+
+/// Resolves the request's credentials once; later extractors reuse the result.
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<AuthUser>, AppError> {
+    if let Some(resolved) = parts.extensions.get::<Option<AuthUser>>() {
+        return Ok(*resolved);
+    }
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        parts.extensions.insert(None::<AuthUser>);
+        return Ok(None);
+    };
+    let presented = value.to_str().ok().and_then(bearer_token).ok_or(INVALID)?;
+    let row = store::find_token(&state.db, &token::digest(presented))
+        .await?
+        .ok_or(INVALID)?;
+    if row.expires_at <= state.clock.now() {
+        return Err(INVALID);
+    }
+    let user = AuthUser {
+        user_id: row.user_id,
+        token_id: row.id,
+    };
+    parts.extensions.insert(Some(user));
+    Ok(Some(user))
+}
+
+/// The token in an `Authorization` value, if the scheme is `Bearer` or `Token`
+/// (case-insensitive) and the token has the shape of one we issue.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let scheme_ok = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token");
+    let token = token.trim();
+    (scheme_ok && token::looks_like_token(token)).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOKEN: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+
+    #[test]
+    fn both_schemes_are_accepted_case_insensitively() {
+        assert_eq!(bearer_token(&format!("Bearer {TOKEN}")), Some(TOKEN));
+        assert_eq!(bearer_token(&format!("bearer {TOKEN}")), Some(TOKEN));
+        assert_eq!(bearer_token(&format!("Token {TOKEN}")), Some(TOKEN));
+    }
+
+    #[test]
+    fn other_schemes_and_shapes_are_refused() {
+        assert_eq!(bearer_token(&format!("Basic {TOKEN}")), None);
+        assert_eq!(bearer_token(TOKEN), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer not-a-token"), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! Versioned schema migrations, written once in SeaORM's schema builder so the same
+//! definitions produce the right DDL on SQLite and on PostgreSQL. Applied by `roost serve`
+//! and `roost migrate`; never edit one that has shipped, add the next.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_accounts;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_accounts::Migration)]
+    }
+}

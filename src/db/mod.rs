@@ -1,0 +1,188 @@
+//! The database: connecting to SQLite or PostgreSQL from one URL, migrations, ids, and the
+//! helpers every store shares.
+//!
+//! One set of SeaORM entities, migrations and queries serves both backends; the few
+//! places where a backend needs its own SQL branch on [`DatabaseConnection::get_database_backend`].
+
+pub mod migrations;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use uuid::Uuid;
+
+use crate::config::Config;
+
+/// How long a request waits for a pooled connection before failing fast with 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long SQLite waits on a locked database before reporting `busy`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators.
+const MIGRATION_LOCK_KEY: i64 = 0x726f_6f73_74;
+
+/// A new time-ordered id (UUIDv7): ids issued later compare greater, so keyset pagination
+/// can sort on the id alone, and several processes can issue them without coordination.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// Opens a connection pool for `config.database_url`, creating the SQLite file (and its
+/// folder) on first use.
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    connect_url(&config.database_url, config.database_max_connections).await
+}
+
+async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        if let Some(parent) = sqlite_path(url).and_then(|path| path.parent().map(Path::to_path_buf))
+        {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(&parent).with_context(|| {
+                    format!("creating the database folder {}", parent.display())
+                })?;
+            }
+        }
+        options.map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        });
+    }
+    let db = Database::connect(options)
+        .await
+        .with_context(|| format!("connecting to {}", redact(url)))?;
+    Ok(db)
+}
+
+/// The file path inside a `sqlite:` URL, if it names a file (not `:memory:`).
+fn sqlite_path(url: &str) -> Option<&Path> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| Path::new(path))
+}
+
+/// The URL with any password replaced, for error messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes concurrent start-ups
+/// of several processes take turns instead of racing on the same DDL.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    if config.database_url.starts_with("sqlite:") {
+        let db = connect_url(&config.database_url, 1).await?;
+        migrations::Migrator::up(&db, None)
+            .await
+            .context("applying migrations")?;
+        db.close().await.ok();
+        return Ok(());
+    }
+    // A one-connection pool keeps the session-level lock and the migrations on one session.
+    let db = connect_url(&config.database_url, 1).await?;
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_lock($1)",
+        [MIGRATION_LOCK_KEY.into()],
+    ))
+    .await
+    .context("taking the migration lock")?;
+    let result = migrations::Migrator::up(&db, None)
+        .await
+        .context("applying migrations");
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_unlock($1)",
+        [MIGRATION_LOCK_KEY.into()],
+    ))
+    .await
+    .ok();
+    db.close().await.ok();
+    result
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of deadlocking
+/// when both try to upgrade a read lock.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Answers whether the database responds to a trivial query.
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths_are_read_from_urls() {
+        assert_eq!(
+            sqlite_path("sqlite://data/roost.db"),
+            Some(Path::new("data/roost.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/roost.db?mode=rwc"),
+            Some(Path::new("/var/lib/roost.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://roost:hunter2@db:5432/roost"),
+            "postgres://roost:***@db:5432/roost"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+    }
+
+    #[test]
+    fn ids_are_time_ordered() {
+        let first = new_id();
+        let second = new_id();
+        assert!(second > first);
+        assert!(second.to_string() > first.to_string());
+    }
+}

@@ -1,0 +1,243 @@
+//! The OpenAPI document, assembled from the `#[utoipa::path]` annotations of the very
+//! routes the router serves, and the interactive documentation page, served from assets
+//! compiled into the binary (no network access needed at build or run time).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::app::{self, AppState};
+
+/// Where the document and the docs page are served.
+pub const OPENAPI_PATH: &str = "/api/openapi.json";
+pub const DOCS_PATH: &str = "/api/docs";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Roost API",
+        description = "A social media API: accounts with revocable tokens, profiles, follows, posts, \
+feed, likes, comments and scheduled posts.\n\n\
+All endpoints except the operational ones live under `/api/v1`. Bodies are JSON; errors are \
+RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
+`Authorization: Bearer <token>` from `POST /api/v1/auth/login`.",
+        license(name = "MIT"),
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "Auth", description = "Registration, login, logout and password change."),
+        (name = "Profile", description = "Your own account."),
+        (name = "Operations", description = "Liveness and readiness probes."),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some(
+            "A token from `POST /api/v1/auth/login`. `Authorization: Token <token>` is accepted too.".into(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The base document (info, tags, security schemes) that the routes' paths are merged into.
+pub fn base() -> OpenApiDocument {
+    ApiDoc::openapi()
+}
+
+/// The whole document, as served at `/api/openapi.json` and printed by `roost openapi`.
+pub fn openapi() -> OpenApiDocument {
+    app::api_router().into_openapi()
+}
+
+/// Routes serving the document and the Swagger UI page.
+pub fn router(document: OpenApiDocument) -> Router<AppState> {
+    let json = Arc::new(document.to_json().unwrap_or_default());
+    let config = Arc::new(
+        utoipa_swagger_ui::Config::new([OPENAPI_PATH])
+            .validator_url("none")
+            .persist_authorization(true)
+            .display_request_duration(true),
+    );
+    Router::new()
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let json = Arc::clone(&json);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json.as_ref().clone(),
+                    )
+                }
+            }),
+        )
+        .route(DOCS_PATH, get(docs_index))
+        .route(&format!("{DOCS_PATH}/"), get(docs_index))
+        .route(&format!("{DOCS_PATH}/{{*file}}"), get(docs_file))
+        .with_state(config)
+}
+
+type SwaggerConfig = Arc<utoipa_swagger_ui::Config<'static>>;
+
+/// The docs page itself, answered with 200 at `/api/docs` (no redirect); a `<base>` element
+/// makes its relative asset links resolve under `/api/docs/`.
+async fn docs_index(State(config): State<SwaggerConfig>) -> Response {
+    match utoipa_swagger_ui::serve("index.html", config) {
+        Ok(Some(file)) => {
+            let html = String::from_utf8_lossy(&file.bytes).replacen(
+                "<head>",
+                &format!("<head>\n    <base href=\"{DOCS_PATH}/\">"),
+                1,
+            );
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn docs_file(State(config): State<SwaggerConfig>, Path(file): Path<String>) -> Response {
+    match utoipa_swagger_ui::serve(&file, config) {
+        Ok(Some(file)) => {
+            let mut response = file.bytes.into_owned().into_response();
+            if let Ok(value) = HeaderValue::from_str(&file.content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Example values shown in the document, kept in one place so that schema and operation
+/// examples agree.
+pub mod examples {
+    use serde_json::{Value, json};
+
+    pub fn me() -> Value {
+        json!({
+            "id": "019acbde-2f7a-7c3e-9a53-5d6c3e0b1f42",
+            "username": "alice",
+            "display_name": "",
+            "bio": "",
+            "location": "",
+            "website": "",
+            "avatar_url": null,
+            "created_at": "2026-11-28T20:14:46.123456Z",
+            "followers_count": 0,
+            "following_count": 0,
+            "posts_count": 0,
+            "following": null,
+            "followed_by": null,
+            "email": "alice@example.com"
+        })
+    }
+
+    pub fn login_response() -> Value {
+        json!({
+            "token": "q3V8mJX0nq0Yw2s1cK4bDk9xT7uR5pLzE6hG2aWfN1o",
+            "token_type": "Bearer",
+            "expires_at": "2026-12-28T20:15:02.481230Z",
+            "user": me()
+        })
+    }
+
+    fn problem(status: u16, title: &str, code: &str, detail: &str) -> Value {
+        json!({"type": "about:blank", "title": title, "status": status, "code": code, "detail": detail})
+    }
+
+    pub fn malformed_json() -> Value {
+        problem(
+            400,
+            "Bad Request",
+            "malformed_json",
+            "The request body is not valid JSON: EOF while parsing an object at line 1 column 10.",
+        )
+    }
+
+    pub fn unauthorized() -> Value {
+        problem(
+            401,
+            "Unauthorized",
+            "invalid_token",
+            "The token is malformed, expired or revoked.",
+        )
+    }
+
+    pub fn invalid_credentials() -> Value {
+        problem(
+            401,
+            "Unauthorized",
+            "invalid_credentials",
+            "The email address or the password is wrong.",
+        )
+    }
+
+    pub fn invalid_password() -> Value {
+        problem(
+            403,
+            "Forbidden",
+            "invalid_password",
+            "The current password is wrong.",
+        )
+    }
+
+    pub fn conflict(code: &str, field: &str, detail: &str) -> Value {
+        let mut value = problem(409, "Conflict", code, detail);
+        value["errors"] = json!([{"field": field, "message": "is already taken"}]);
+        value
+    }
+
+    pub fn payload_too_large() -> Value {
+        problem(
+            413,
+            "Payload Too Large",
+            "payload_too_large",
+            "The request body is over the size limit.",
+        )
+    }
+
+    pub fn unsupported_media_type() -> Value {
+        problem(
+            415,
+            "Unsupported Media Type",
+            "unsupported_media_type",
+            "Expected a body with `Content-Type: application/json`.",
+        )
+    }
+
+    pub fn validation(fields: &[(&str, &str)]) -> Value {
+        let mut value = problem(
+            422,
+            "Unprocessable Entity",
+            "validation_failed",
+            "The request body has invalid fields.",
+        );
+        value["errors"] = fields
+            .iter()
+            .map(|(field, message)| json!({"field": field, "message": message}))
+            .collect();
+        value
+    }
+
+    pub fn too_many_failed_logins() -> Value {
+        problem(
+            429,
+            "Too Many Requests",
+            "too_many_failed_logins",
+            "Too many failed logins for this email address; try again in 840 seconds.",
+        )
+    }
+}

@@ -1,0 +1,183 @@
+//! Request extractors that reject in our problem+json format: `AppJson` for bodies and
+//! `AppQuery` for query strings.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// A JSON body. Rejections follow the contract: wrong content type → 415, over the size
+/// limit → 413, syntax error → 400, wrong shape or types → 422 naming the field.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !has_json_content_type(request.headers()) {
+            return Err(AppError::UnsupportedMediaType {
+                detail: "Expected a body with `Content-Type: application/json`.".into(),
+            });
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge {
+                        detail: "The request body is over the size limit.".into(),
+                    }
+                } else {
+                    AppError::bad_request("unreadable_body", "The request body could not be read.")
+                }
+            })?;
+        parse_json(&bytes).map(AppJson)
+    }
+}
+
+/// Parses a JSON document into `T`, separating syntax errors (400) from shape errors (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| {
+        AppError::bad_request(
+            "malformed_json",
+            format!("The request body is not valid JSON: {error}."),
+        )
+    })?;
+    if !value.is_object() {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "body",
+            "must be a JSON object",
+        )]));
+    }
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        // serde reports a missing field at the parent's path; name the field itself.
+        let (field, message) = match inner.strip_prefix("missing field `") {
+            Some(rest) => {
+                let name = rest.trim_end_matches('`');
+                let field = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+                (field, "is required".to_owned())
+            }
+            None => (path, inner),
+        };
+        AppError::Validation(vec![FieldError::new(field, message)])
+    })
+}
+
+fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A query string. Unknown parameters are ignored; invalid values of known ones are a 400.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| AppQuery(value))
+            .map_err(|rejection| AppError::bad_request("invalid_query", rejection.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Login {
+        email: String,
+        password: String,
+    }
+
+    fn status(result: Result<Login, AppError>) -> (u16, Option<String>) {
+        let error = result.unwrap_err();
+        let field = match &error {
+            AppError::Validation(errors) => Some(errors[0].field.clone()),
+            _ => None,
+        };
+        (error.status().as_u16(), field)
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        assert_eq!(status(parse_json(b"{\"email\": ")), (400, None));
+    }
+
+    #[test]
+    fn missing_fields_are_422_naming_the_field() {
+        assert_eq!(
+            status(parse_json(br#"{"email": "a@b.c"}"#)),
+            (422, Some("password".into()))
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_422_naming_the_field() {
+        assert_eq!(
+            status(parse_json(br#"{"email": 5, "password": "x"}"#)),
+            (422, Some("email".into()))
+        );
+    }
+
+    #[test]
+    fn non_objects_are_422() {
+        assert_eq!(status(parse_json(b"[1, 2]")), (422, Some("body".into())));
+    }
+
+    #[test]
+    fn json_content_types_are_recognised() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert!(!has_json_content_type(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(has_json_content_type(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        assert!(!has_json_content_type(&headers));
+    }
+}

@@ -1,0 +1,33 @@
+//! Roost: a social media API server over HTTP/JSON, on SQLite or PostgreSQL.
+//!
+//! The binary (`src/main.rs`) only parses the command line; everything else lives here so
+//! that the tests drive exactly the Router the binary serves.
+//!
+//! # Layout
+//!
+//! - [`config`]: typed configuration from the environment, defaults in one place.
+//! - [`app`]: application state, the Router, the listener and graceful shutdown.
+//! - [`error`]: the one error type and its problem+json rendering.
+//! - [`extract`]: JSON body and query extractors that reject in that format.
+//! - [`db`]: connecting to either backend, migrations, ids, transactions.
+//! - [`auth`]: passwords, tokens, the failed-login rule, the auth extractors, `/auth` routes.
+//! - [`users`]: accounts as seen by others and by their owner; `/me`.
+//! - [`ops`]: `/healthz` and `/readyz`.
+//! - [`docs`]: the OpenAPI document and the interactive docs page.
+//! - [`telemetry`]: logging and per-request spans.
+//! - [`clock`]: the injectable source of "now".
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod ops;
+pub mod telemetry;
+pub mod users;
+
+pub use app::{AppState, Application};
+pub use config::Config;

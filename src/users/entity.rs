@@ -1,0 +1,28 @@
+//! The `users` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Lower-cased.
+    pub email: String,
+    /// Lower-cased.
+    pub username: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub display_name: String,
+    pub bio: String,
+    pub location: String,
+    pub website: String,
+    /// Storage key of the avatar image, if any.
+    pub avatar_key: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
