@@ -83,11 +83,19 @@ impl Application {
     }
 
     /// As [`Application::build`], with a chosen clock (tests move time by hand).
-    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub async fn build_with_clock(
+        mut config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
         db::migrate(&config).await?;
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("binding {}", config.bind))?;
+        // With port 0 the OS picks the port; a default public URL must name the real one.
+        let bound = listener.local_addr()?;
+        if config.public_url == format!("http://{}", config.bind) {
+            config.public_url = format!("http://{bound}");
+        }
         let state = AppState::new(config, clock).await?;
         Ok(Self {
             listener,

@@ -1,0 +1,10 @@
+//! Black-box HTTP tests: each one starts the real application on a fresh database and talks
+//! to it over TCP. Every scenario runs on SQLite, and on PostgreSQL too when
+//! `ROOST_TEST_POSTGRES_URL` is set.
+
+mod helpers;
+
+mod auth;
+mod docs;
+mod errors;
+mod ops;
