@@ -1,1 +1,159 @@
-//! placeholder
+//! The OpenAPI document agrees with the server: every documented operation is served, every
+//! contract route implemented so far is documented, and each operation is fully described.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::both_databases;
+use crate::helpers::TestApp;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Routes of the contract that the server implements, as `(method, path)`.
+const CONTRACT_ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/auth/register"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/logout"),
+    ("post", "/api/v1/auth/logout-all"),
+    ("post", "/api/v1/auth/password"),
+    ("get", "/api/v1/me"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+];
+
+fn operations(document: &Value) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(operation) = item.get(method) {
+                found.push((method.to_owned(), path.clone(), operation.clone()));
+            }
+        }
+    }
+    found
+}
+
+async fn every_documented_operation_is_served(app: TestApp) {
+    let document = serde_json::to_value(roost::docs::openapi()).unwrap();
+    let operations = operations(&document);
+    assert!(!operations.is_empty());
+    for (method, path, _) in operations {
+        let concrete = path.replace('{', "").replace('}', "");
+        let response = app
+            .request(
+                Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                &concrete,
+                None,
+            )
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_ne!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} is documented but not served"
+        );
+        if status == StatusCode::NOT_FOUND {
+            let body: Value = response.json().await.unwrap();
+            assert_ne!(
+                body["detail"], "There is no resource at this path.",
+                "{method} {path} is documented but not routed"
+            );
+        }
+    }
+}
+
+both_databases!(every_documented_operation_is_served);
+
+#[test]
+fn every_implemented_contract_route_is_documented() {
+    let document = serde_json::to_value(roost::docs::openapi()).unwrap();
+    for (method, path) in CONTRACT_ROUTES {
+        assert!(
+            document["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
+    }
+}
+
+#[test]
+fn every_operation_is_described_with_examples() {
+    let document = serde_json::to_value(roost::docs::openapi()).unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for (method, path, operation) in operations(&document) {
+        let name = format!("{method} {path}");
+        assert!(
+            operation["summary"].as_str().is_some_and(|s| !s.is_empty()),
+            "{name}: summary"
+        );
+        assert!(
+            operation["description"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty()),
+            "{name}: description"
+        );
+        assert!(
+            operation["tags"].as_array().is_some_and(|t| !t.is_empty()),
+            "{name}: tags"
+        );
+        assert!(
+            operation["security"].is_array(),
+            "{name}: security requirement"
+        );
+        if let Some(body) = operation.get("requestBody") {
+            let media = &body["content"]["application/json"];
+            assert!(
+                media["example"].is_object() || media["examples"].is_object(),
+                "{name}: request example"
+            );
+        }
+        let responses = operation["responses"].as_object().expect("responses");
+        assert!(
+            responses.keys().any(|status| status.starts_with('2')),
+            "{name}: success response"
+        );
+        for (status, response) in responses {
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty()),
+                "{name} {status}: description"
+            );
+            let Some(content) = response["content"].as_object() else {
+                assert_eq!(
+                    status, "204",
+                    "{name} {status}: only 204 responses have no body"
+                );
+                continue;
+            };
+            for (media_type, media) in content {
+                assert!(
+                    media.get("example").is_some() || media.get("examples").is_some(),
+                    "{name} {status} {media_type}: example"
+                );
+                if !status.starts_with('2') && path.starts_with("/api/v1") {
+                    assert_eq!(
+                        media_type, "application/problem+json",
+                        "{name} {status}: problem+json"
+                    );
+                }
+            }
+        }
+        let protected = operation["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|requirement| requirement.get("bearer").is_some());
+        if protected {
+            assert!(
+                responses.contains_key("401"),
+                "{name}: protected operations document 401"
+            );
+        }
+    }
+}
