@@ -68,7 +68,7 @@ fn free_port() -> u16 {
 /// Starts `roost` (no subcommand: serve is the default) and waits until it answers.
 fn start_server(dir: &std::path::Path) -> (Child, u16) {
     let port = free_port();
-    let child = roost()
+    let mut child = roost()
         .env(
             "ROOST_DATABASE_URL",
             format!("sqlite://{}", dir.join("roost.db").display()),
@@ -86,6 +86,8 @@ fn start_server(dir: &std::path::Path) -> (Child, u16) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

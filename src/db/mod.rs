@@ -25,7 +25,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a locked database before reporting `busy`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators.
-const MIGRATION_LOCK_KEY: i64 = 0x726f_6f73_74;
+const MIGRATION_LOCK_KEY: i64 = 0x0072_6f6f_7374;
 
 /// A new time-ordered id (UUIDv7): ids issued later compare greater, so keyset pagination
 /// can sort on the id alone, and several processes can issue them without coordination.
@@ -48,13 +48,10 @@ async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<Database
         .connect_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        if let Some(parent) = sqlite_path(url).and_then(|path| path.parent().map(Path::to_path_buf))
-        {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(&parent).with_context(|| {
-                    format!("creating the database folder {}", parent.display())
-                })?;
-            }
+        let parent = sqlite_path(url).and_then(Path::parent);
+        if let Some(parent) = parent.filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating the database folder {}", parent.display()))?;
         }
         options.map_sqlx_sqlite_opts(|sqlite| {
             sqlite

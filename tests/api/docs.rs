@@ -38,7 +38,7 @@ async fn every_documented_operation_is_served(app: TestApp) {
     let operations = operations(&document);
     assert!(!operations.is_empty());
     for (method, path, _) in operations {
-        let concrete = path.replace('{', "").replace('}', "");
+        let concrete = path.replace(['{', '}'], "");
         let response = app
             .request(
                 Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
