@@ -33,7 +33,9 @@ RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
     modifiers(&BearerScheme),
     tags(
         (name = "Auth", description = "Registration, login, logout and password change."),
-        (name = "Profile", description = "Your own account."),
+        (name = "Profile", description = "Your own account: profile, avatar, deletion."),
+        (name = "Users", description = "Public profiles and user search."),
+        (name = "Follows", description = "The follow graph."),
         (name = "Operations", description = "Liveness and readiness probes."),
     )
 )]
@@ -143,6 +145,72 @@ pub mod examples {
             "followed_by": null,
             "email": "alice@example.com"
         })
+    }
+
+    pub fn user() -> Value {
+        json!({
+            "id": "019acbe0-8d12-7b41-b7c4-0f3e2a9d5c11",
+            "username": "bob",
+            "display_name": "Bob Builder",
+            "bio": "Can we fix it?",
+            "location": "Bristol",
+            "website": "https://bob.example",
+            "avatar_url": "http://127.0.0.1:8080/media/5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg",
+            "created_at": "2026-11-28T20:16:02.551804Z",
+            "followers_count": 12,
+            "following_count": 3,
+            "posts_count": 41,
+            "following": true,
+            "followed_by": false
+        })
+    }
+
+    pub fn me_edited() -> Value {
+        let mut me = me();
+        me["display_name"] = json!("Alice Liddell");
+        me["bio"] = json!("Curiouser and curiouser.");
+        me["website"] = json!("https://alice.example");
+        me
+    }
+
+    pub fn user_page() -> Value {
+        json!({"items": [user()], "next_cursor": "MXwwMTlhY2JlMC04ZDEyLTdiNDEtYjdjNC0wZjNlMmE5ZDVjMTE"})
+    }
+
+    pub fn user_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "There is no user named \"carol\".",
+        )
+    }
+
+    pub fn cannot_follow_self() -> Value {
+        problem(
+            422,
+            "Unprocessable Entity",
+            "cannot_follow_self",
+            "You cannot follow yourself.",
+        )
+    }
+
+    pub fn invalid_cursor() -> Value {
+        problem(
+            400,
+            "Bad Request",
+            "invalid_cursor",
+            "`cursor` is not a cursor this list issued.",
+        )
+    }
+
+    pub fn invalid_password_for_deletion() -> Value {
+        problem(
+            403,
+            "Forbidden",
+            "invalid_password",
+            "The password is wrong.",
+        )
     }
 
     pub fn login_response() -> Value {

@@ -11,7 +11,8 @@
 //! - [`extract`]: JSON body and query extractors that reject in that format.
 //! - [`db`]: connecting to either backend, migrations, ids, transactions.
 //! - [`auth`]: passwords, tokens, the failed-login rule, the auth extractors, `/auth` routes.
-//! - [`users`]: accounts as seen by others and by their owner; `/me`.
+//! - [`pagination`]: keyset cursors, the list envelope and `Link` headers, for every list.
+//! - [`users`]: profiles, user search and the follow graph; `/me` and `/users`.
 //! - [`ops`]: `/healthz` and `/readyz`.
 //! - [`docs`]: the OpenAPI document and the interactive docs page.
 //! - [`telemetry`]: logging and per-request spans.
@@ -26,6 +27,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod ops;
+pub mod pagination;
 pub mod telemetry;
 pub mod users;
 

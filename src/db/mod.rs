@@ -141,6 +141,26 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// A raw statement written once with `?` placeholders, rendered for `backend`
+/// (`$1, $2, …` on PostgreSQL). Values are always bound, never spliced into the text.
+pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    if backend != DbBackend::Postgres {
+        return Statement::from_sql_and_values(backend, sql, values);
+    }
+    let mut rendered = String::with_capacity(sql.len() + 16);
+    let mut index = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            index += 1;
+            rendered.push('$');
+            rendered.push_str(&index.to_string());
+        } else {
+            rendered.push(c);
+        }
+    }
+    Statement::from_sql_and_values(backend, rendered, values)
+}
+
 /// Answers whether the database responds to a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()
@@ -173,6 +193,16 @@ mod tests {
             redact("postgres://postgres@127.0.0.1/test"),
             "postgres://postgres@127.0.0.1/test"
         );
+    }
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        let sql = "SELECT 1 WHERE a = ? AND b = ?";
+        assert_eq!(
+            statement(DbBackend::Postgres, sql, vec![]).sql,
+            "SELECT 1 WHERE a = $1 AND b = $2"
+        );
+        assert_eq!(statement(DbBackend::Sqlite, sql, vec![]).sql, sql);
     }
 
     #[test]

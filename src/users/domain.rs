@@ -41,6 +41,45 @@ impl fmt::Display for Username {
     }
 }
 
+/// Checks a free-text profile field: trimmed, at most `max` Unicode scalar values, and free
+/// of control characters (line breaks are allowed where `multiline`).
+pub fn profile_text(input: &str, max: usize, multiline: bool) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    let allowed = |c: char| !c.is_control() || (multiline && (c == '\n' || c == '\r' || c == '\t'));
+    if !trimmed.chars().all(allowed) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+pub const DISPLAY_NAME_MAX: usize = 50;
+pub const BIO_MAX: usize = 500;
+pub const LOCATION_MAX: usize = 100;
+pub const WEBSITE_MAX: usize = 200;
+
+/// Checks a website: empty, or an absolute `http`/`https` URL with a host, at most 200 characters.
+pub fn website(input: &str) -> Result<String, String> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    if trimmed.chars().count() > WEBSITE_MAX {
+        return Err(format!("must be at most {WEBSITE_MAX} characters"));
+    }
+    match url::Url::parse(trimmed) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|h| !h.is_empty()) =>
+        {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err("must be an http or https URL".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +95,36 @@ mod tests {
         assert!(Username::parse("abc").is_ok());
         assert!(Username::parse(&"a".repeat(30)).is_ok());
         assert!(Username::parse(&"a".repeat(31)).is_err());
+    }
+
+    #[test]
+    fn profile_text_counts_characters_and_trims() {
+        assert_eq!(profile_text("  Alice  ", 50, false).unwrap(), "Alice");
+        assert!(profile_text(&"é".repeat(50), 50, false).is_ok());
+        assert!(profile_text(&"é".repeat(51), 50, false).is_err());
+        assert!(profile_text("a\u{0}b", 50, false).is_err());
+        assert!(profile_text("line\nbreak", 50, false).is_err());
+        assert!(profile_text("line\nbreak", 500, true).is_ok());
+    }
+
+    #[test]
+    fn websites_must_be_http_urls() {
+        assert_eq!(website("").unwrap(), "");
+        assert_eq!(
+            website("https://alice.example").unwrap(),
+            "https://alice.example"
+        );
+        assert!(website("http://x.example/path?q=1").is_ok());
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://x.example",
+            "alice.example",
+            "https://",
+            "https:// spaces.example",
+        ] {
+            assert!(website(bad).is_err(), "{bad:?}");
+        }
+        assert!(website(&format!("https://x.example/{}", "a".repeat(200))).is_err());
     }
 
     #[test]

@@ -1,28 +1,55 @@
-//! The `users` table.
+//! The `users` and `follows` tables.
 
-use sea_orm::entity::prelude::*;
+pub mod user {
+    use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "users")]
-pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
-    pub id: Uuid,
-    /// Lower-cased.
-    pub email: String,
-    /// Lower-cased.
-    pub username: String,
-    /// Argon2id PHC string.
-    pub password_hash: String,
-    pub display_name: String,
-    pub bio: String,
-    pub location: String,
-    pub website: String,
-    /// Storage key of the avatar image, if any.
-    pub avatar_key: Option<String>,
-    pub created_at: DateTimeUtc,
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        /// Lower-cased.
+        pub email: String,
+        /// Lower-cased.
+        pub username: String,
+        /// Argon2id PHC string.
+        pub password_hash: String,
+        pub display_name: String,
+        pub bio: String,
+        pub location: String,
+        pub website: String,
+        /// Storage key of the avatar image, if any.
+        pub avatar_key: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub followers_count: i64,
+        pub following_count: i64,
+        pub posts_count: i64,
+        /// `display_name` lower-cased, for search.
+        pub display_name_search: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
 }
 
-#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub mod follow {
+    use sea_orm::entity::prelude::*;
 
-impl ActiveModelBehavior for ActiveModel {}
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "follows")]
+    pub struct Model {
+        /// Time-ordered; lists sort on it.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub follower_id: Uuid,
+        pub followee_id: Uuid,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

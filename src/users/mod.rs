@@ -1,21 +1,26 @@
-//! Accounts as others see them and as their owner sees them: the `Me` and `User` objects,
-//! profiles and (in later work) search and the follow graph.
+//! Accounts as others see them (`User`) and as their owner sees them (`Me`): profiles,
+//! avatars, user search and the follow graph.
 
 pub mod domain;
 pub mod entity;
 pub mod routes;
 pub mod store;
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::app::AppState;
+use entity::user;
 
-/// Your own account: the public profile plus `email`.
+/// A user's public profile. `following` and `followed_by` describe the viewer's relation
+/// to this user: booleans for an authenticated viewer, `null` for anonymous ones.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
-#[schema(example = json!(crate::docs::examples::me()))]
-pub struct Me {
+#[schema(example = json!(crate::docs::examples::user()))]
+pub struct User {
     /// Opaque, time-ordered identifier.
     #[schema(example = "019acbde-2f7a-7c3e-9a53-5d6c3e0b1f42")]
     pub id: String,
@@ -30,41 +35,92 @@ pub struct Me {
     pub location: String,
     /// Empty, or an http(s) URL of at most 200 characters.
     pub website: String,
-    /// Absolute URL of the avatar image, or `null`.
+    /// Absolute URL of the 400×400 avatar image, or `null`.
     pub avatar_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub followers_count: i64,
     pub following_count: i64,
     pub posts_count: i64,
-    /// Always `null` on yourself.
+    /// Whether the viewer follows this user (`null` when anonymous or yourself).
     pub following: Option<bool>,
-    /// Always `null` on yourself.
+    /// Whether this user follows the viewer (`null` when anonymous or yourself).
     pub followed_by: Option<bool>,
+}
+
+/// Your own account: the public profile plus `email`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!(crate::docs::examples::me()))]
+pub struct Me {
+    #[serde(flatten)]
+    pub user: User,
     /// Lower-cased; only ever shown to its owner.
     #[schema(format = Email, example = "alice@example.com")]
     pub email: String,
 }
 
-impl Me {
-    pub fn from_model(user: entity::Model, state: &AppState) -> Self {
+/// The viewer's relations to a set of users, loaded with one query per direction.
+#[derive(Debug, Default)]
+pub struct Relations {
+    viewer: Option<Uuid>,
+    following: HashSet<Uuid>,
+    followed_by: HashSet<Uuid>,
+}
+
+impl Relations {
+    /// No viewer: every relation is `null`.
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    fn of(&self, id: Uuid) -> (Option<bool>, Option<bool>) {
+        match self.viewer {
+            Some(viewer) if viewer != id => (
+                Some(self.following.contains(&id)),
+                Some(self.followed_by.contains(&id)),
+            ),
+            _ => (None, None),
+        }
+    }
+}
+
+/// Absolute URL of a stored avatar.
+pub fn avatar_url(state: &AppState, key: Option<&str>) -> Option<String> {
+    key.map(|key| format!("{}/media/{key}", state.config.public_url))
+}
+
+impl User {
+    pub fn from_model(user: user::Model, relations: &Relations, state: &AppState) -> Self {
+        let (following, followed_by) = relations.of(user.id);
         Self {
             id: user.id.to_string(),
-            avatar_url: user
-                .avatar_key
-                .as_deref()
-                .map(|key| format!("{}/media/{key}", state.config.public_url)),
+            avatar_url: avatar_url(state, user.avatar_key.as_deref()),
             username: user.username,
             display_name: user.display_name,
             bio: user.bio,
             location: user.location,
             website: user.website,
             created_at: user.created_at,
-            followers_count: 0,
-            following_count: 0,
-            posts_count: 0,
-            following: None,
-            followed_by: None,
-            email: user.email,
+            followers_count: user.followers_count,
+            following_count: user.following_count,
+            posts_count: user.posts_count,
+            following,
+            followed_by,
         }
     }
+}
+
+impl Me {
+    pub fn from_model(user: user::Model, state: &AppState) -> Self {
+        let email = user.email.clone();
+        Self {
+            user: User::from_model(user, &Relations::anonymous(), state),
+            email,
+        }
+    }
+}
+
+/// Removes a replaced or orphaned avatar file. Failure only leaves an unreferenced file
+/// behind, so it is logged rather than reported to the client.
+pub async fn remove_avatar_file(_state: &AppState, key: &str) {
+    tracing::debug!(key, "avatar file to remove");
 }

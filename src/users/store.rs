@@ -1,13 +1,16 @@
-//! Queries on accounts.
+//! Queries on accounts and the follow graph.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::entity as user;
-use crate::db::new_id;
+use super::Relations;
+use super::entity::{follow, user};
+use crate::db::{new_id, statement};
 
 /// The fields a new account starts with.
 pub struct NewUser {
@@ -29,21 +32,15 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
         website: String::new(),
         avatar_key: None,
         created_at: new.created_at,
+        followers_count: 0,
+        following_count: 0,
+        posts_count: 0,
+        display_name_search: String::new(),
     };
-    user::Entity::insert(user::ActiveModel {
-        id: Set(model.id),
-        email: Set(model.email.clone()),
-        username: Set(model.username.clone()),
-        password_hash: Set(model.password_hash.clone()),
-        display_name: Set(String::new()),
-        bio: Set(String::new()),
-        location: Set(String::new()),
-        website: Set(String::new()),
-        avatar_key: Set(None),
-        created_at: Set(model.created_at),
-    })
-    .exec_without_returning(db)
-    .await?;
+    let active: user::ActiveModel = model.clone().into();
+    user::Entity::insert(active)
+        .exec_without_returning(db)
+        .await?;
     Ok(model)
 }
 
@@ -58,6 +55,17 @@ pub async fn find_by_email(
 ) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find()
         .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+/// Looks up by username, case-insensitively (usernames are stored lower-cased).
+pub async fn find_by_username(
+    db: &impl ConnectionTrait,
+    username: &str,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username.to_ascii_lowercase()))
         .one(db)
         .await
 }
@@ -84,12 +92,367 @@ pub async fn set_password_hash(
     password_hash: String,
 ) -> Result<(), DbErr> {
     user::Entity::update_many()
-        .col_expr(
-            user::Column::PasswordHash,
-            sea_orm::sea_query::Expr::value(password_hash),
-        )
+        .col_expr(user::Column::PasswordHash, Expr::value(password_hash))
         .filter(user::Column::Id.eq(id))
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Profile fields to change; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    pub username: Option<String>,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub location: Option<String>,
+    pub website: Option<String>,
+}
+
+pub async fn update_profile(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    changes: ProfileChanges,
+) -> Result<(), DbErr> {
+    let mut update = user::Entity::update_many().filter(user::Column::Id.eq(id));
+    let mut changed = false;
+    if let Some(username) = changes.username {
+        update = update.col_expr(user::Column::Username, Expr::value(username));
+        changed = true;
+    }
+    if let Some(display_name) = changes.display_name {
+        update = update
+            .col_expr(
+                user::Column::DisplayNameSearch,
+                Expr::value(display_name.to_lowercase()),
+            )
+            .col_expr(user::Column::DisplayName, Expr::value(display_name));
+        changed = true;
+    }
+    for (column, value) in [
+        (user::Column::Bio, changes.bio),
+        (user::Column::Location, changes.location),
+        (user::Column::Website, changes.website),
+    ] {
+        if let Some(value) = value {
+            update = update.col_expr(column, Expr::value(value));
+            changed = true;
+        }
+    }
+    if changed {
+        update.exec(db).await?;
+    }
+    Ok(())
+}
+
+/// Sets the avatar key and returns the one it replaced.
+pub async fn set_avatar(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    key: Option<String>,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::AvatarKey, Expr::value(key))
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// All users, newest first, after `after` (an id from the previous page).
+pub async fn list_newest(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<user::Model>, DbErr> {
+    let mut query = user::Entity::find()
+        .order_by_desc(user::Column::Id)
+        .limit(limit);
+    if let Some(after) = after {
+        query = query.filter(user::Column::Id.lt(after));
+    }
+    query.all(db).await
+}
+
+/// A search hit with its rank: 0 exact username, 1 username prefix, 2 any other match.
+#[derive(Debug, FromQueryResult)]
+pub struct RankedUser {
+    pub search_rank: i32,
+    #[sea_orm(nested)]
+    pub user: user::Model,
+}
+
+/// Users whose username or display name contains `needle` (already lower-cased),
+/// ranked exact username, then username prefix, then the rest; ties by username.
+/// `after` is the (rank, username) of the previous page's last hit.
+///
+/// How it stays fast at 100,000 users: the candidate set comes from a trigram index —
+/// `pg_trgm` GIN indexes on PostgreSQL, an FTS5 `trigram` table on SQLite — so `LIKE
+/// '%needle%'` does not scan the table. Needles of one or two characters are below the
+/// trigram length; SQLite then scans the (narrow) users table, PostgreSQL still uses
+/// its GIN index.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    needle: &str,
+    after: Option<(i32, String)>,
+    limit: u64,
+) -> Result<Vec<RankedUser>, DbErr> {
+    let backend = db.get_database_backend();
+    let pattern = format!("%{}%", escape_like(needle));
+    let prefix = format!("{}%", escape_like(needle));
+    let columns = user_columns("u");
+    let candidates = match backend {
+        DbBackend::Sqlite if needle.chars().count() >= 3 => {
+            "u.rowid IN (SELECT rowid FROM users_search WHERE username LIKE ? ESCAPE '\\' \
+             UNION SELECT rowid FROM users_search WHERE display_name_search LIKE ? ESCAPE '\\')"
+        }
+        _ => "(u.username LIKE ? ESCAPE '\\' OR u.display_name_search LIKE ? ESCAPE '\\')",
+    };
+    let mut sql = format!(
+        "SELECT * FROM (SELECT {columns}, CASE WHEN u.username = ? THEN 0 \
+         WHEN u.username LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS search_rank \
+         FROM users u WHERE {candidates}) ranked"
+    );
+    let mut values: Vec<sea_orm::Value> = vec![
+        needle.into(),
+        prefix.into(),
+        pattern.clone().into(),
+        pattern.into(),
+    ];
+    if let Some((rank, username)) = after {
+        sql.push_str(" WHERE (search_rank > ? OR (search_rank = ? AND username > ?))");
+        values.extend([rank.into(), rank.into(), username.into()]);
+    }
+    sql.push_str(" ORDER BY search_rank, username LIMIT ?");
+    values.push((limit as i64).into());
+    RankedUser::find_by_statement(statement(backend, &sql, values))
+        .all(db)
+        .await
+}
+
+/// The users table's columns, qualified by `alias`, in the entity's order.
+fn user_columns(alias: &str) -> String {
+    [
+        "id",
+        "email",
+        "username",
+        "password_hash",
+        "display_name",
+        "bio",
+        "location",
+        "website",
+        "avatar_key",
+        "created_at",
+        "followers_count",
+        "following_count",
+        "posts_count",
+        "display_name_search",
+    ]
+    .iter()
+    .map(|column| format!("{alias}.{column}"))
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// Escapes `LIKE` wildcards so user input only ever matches literally.
+fn escape_like(input: &str) -> String {
+    let mut escaped = String::with_capacity(input.len());
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// Which side of the follow graph to list.
+#[derive(Debug, Clone, Copy)]
+pub enum FollowList {
+    /// Users who follow the subject.
+    Followers,
+    /// Users the subject follows.
+    Following,
+}
+
+/// A user in a follow list, with the follow's id (the list's sort key).
+#[derive(Debug, FromQueryResult)]
+pub struct FollowEntry {
+    pub follow_id: Uuid,
+    #[sea_orm(nested)]
+    pub user: user::Model,
+}
+
+/// One page of `subject`'s followers or followees, most recent follow first.
+pub async fn list_follows(
+    db: &impl ConnectionTrait,
+    subject: Uuid,
+    list: FollowList,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<FollowEntry>, DbErr> {
+    let backend = db.get_database_backend();
+    let (subject_column, other_column) = match list {
+        FollowList::Followers => ("followee_id", "follower_id"),
+        FollowList::Following => ("follower_id", "followee_id"),
+    };
+    let mut sql = format!(
+        "SELECT f.id AS follow_id, {} FROM follows f JOIN users u ON u.id = f.{other_column} \
+         WHERE f.{subject_column} = ?",
+        user_columns("u")
+    );
+    let mut values: Vec<sea_orm::Value> = vec![subject.into()];
+    if let Some(after) = after {
+        sql.push_str(" AND f.id < ?");
+        values.push(after.into());
+    }
+    sql.push_str(" ORDER BY f.id DESC LIMIT ?");
+    values.push((limit as i64).into());
+    FollowEntry::find_by_statement(statement(backend, &sql, values))
+        .all(db)
+        .await
+}
+
+/// The viewer's relations to `ids`: two indexed queries, whatever the number of ids.
+pub async fn relations(
+    db: &impl ConnectionTrait,
+    viewer: Option<Uuid>,
+    ids: &[Uuid],
+) -> Result<Relations, DbErr> {
+    let Some(viewer) = viewer else {
+        return Ok(Relations::anonymous());
+    };
+    let mut relations = Relations {
+        viewer: Some(viewer),
+        ..Relations::default()
+    };
+    if ids.is_empty() {
+        return Ok(relations);
+    }
+    let following: Vec<Uuid> = follow::Entity::find()
+        .select_only()
+        .column(follow::Column::FolloweeId)
+        .filter(follow::Column::FollowerId.eq(viewer))
+        .filter(follow::Column::FolloweeId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let followed_by: Vec<Uuid> = follow::Entity::find()
+        .select_only()
+        .column(follow::Column::FollowerId)
+        .filter(follow::Column::FolloweeId.eq(viewer))
+        .filter(follow::Column::FollowerId.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    relations.following = following.into_iter().collect();
+    relations.followed_by = followed_by.into_iter().collect();
+    Ok(relations)
+}
+
+/// Records that `follower` follows `followee`, once: a repeat changes nothing (the original
+/// follow keeps its place in lists). Returns whether a follow was created. Call inside a
+/// transaction: the counters move with the row.
+pub async fn follow(
+    db: &impl ConnectionTrait,
+    follower: Uuid,
+    followee: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let inserted = follow::Entity::insert(follow::ActiveModel {
+        id: Set(new_id()),
+        follower_id: Set(follower),
+        followee_id: Set(followee),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([follow::Column::FollowerId, follow::Column::FolloweeId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await;
+    let created = match inserted {
+        Ok(rows) => rows > 0,
+        Err(DbErr::RecordNotInserted) => false,
+        Err(error) => return Err(error),
+    };
+    if created {
+        adjust_follow_counts(db, follower, followee, 1).await?;
+    }
+    Ok(created)
+}
+
+/// Removes the follow if it exists; returns whether one was removed. Call inside a transaction.
+pub async fn unfollow(
+    db: &impl ConnectionTrait,
+    follower: Uuid,
+    followee: Uuid,
+) -> Result<bool, DbErr> {
+    let deleted = follow::Entity::delete_many()
+        .filter(follow::Column::FollowerId.eq(follower))
+        .filter(follow::Column::FolloweeId.eq(followee))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if deleted > 0 {
+        adjust_follow_counts(db, follower, followee, -1).await?;
+    }
+    Ok(deleted > 0)
+}
+
+/// Moves both counters of one follow by `delta`, touching the two rows in id order so that
+/// concurrent follows between the same two users cannot deadlock.
+async fn adjust_follow_counts(
+    db: &impl ConnectionTrait,
+    follower: Uuid,
+    followee: Uuid,
+    delta: i64,
+) -> Result<(), DbErr> {
+    let mut updates = [
+        (follower, user::Column::FollowingCount),
+        (followee, user::Column::FollowersCount),
+    ];
+    updates.sort_by_key(|(id, _)| *id);
+    for (id, column) in updates {
+        user::Entity::update_many()
+            .col_expr(column, Expr::col(column).add(delta))
+            .filter(user::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Deletes an account and, through foreign keys, everything it owns; first corrects the
+/// counters of the users on the other side of its follows. Call inside a transaction.
+pub async fn delete_account(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    db.execute_raw(statement(
+        backend,
+        "UPDATE users SET followers_count = followers_count - 1 \
+         WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = ?)",
+        vec![id.into()],
+    ))
+    .await?;
+    db.execute_raw(statement(
+        backend,
+        "UPDATE users SET following_count = following_count - 1 \
+         WHERE id IN (SELECT follower_id FROM follows WHERE followee_id = ?)",
+        vec![id.into()],
+    ))
+    .await?;
+    user::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("a_b%c\\d"), "a\\_b\\%c\\\\d");
+        assert_eq!(escape_like("plain"), "plain");
+    }
 }

@@ -5,6 +5,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m0001_accounts;
+mod m0002_profiles_follows;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -12,6 +13,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_accounts::Migration)]
+        vec![
+            Box::new(m0001_accounts::Migration),
+            Box::new(m0002_profiles_follows::Migration),
+        ]
     }
 }
