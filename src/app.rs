@@ -15,11 +15,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa_axum::router::OpenApiRouter;
 
+use tokio::sync::Semaphore;
+
 use crate::auth::password::PasswordHasher;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{problem_json_fallback, route_not_found};
-use crate::{auth, db, docs, ops, telemetry, users};
+use crate::media::storage::MediaStore;
+use crate::{auth, db, docs, media, ops, telemetry, users};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -28,14 +31,21 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub passwords: PasswordHasher,
+    pub media: MediaStore,
+    /// Bounds concurrent image decoding to the number of cores (each can hold a large
+    /// decoded image in memory).
+    pub image_permits: Arc<Semaphore>,
 }
 
 impl AppState {
     /// Connects to the database (without migrating) and prepares the shared services.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = db::connect(&config).await?;
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             passwords: PasswordHasher::new(config.password_hash)?,
+            media: MediaStore::local(config.media_dir.clone()),
+            image_permits: Arc::new(Semaphore::new(cores)),
             db,
             config: Arc::new(config),
             clock,
@@ -48,9 +58,11 @@ impl AppState {
 pub fn api_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(auth::routes::router())
-        .merge(users::routes::router());
+        .merge(users::routes::router())
+        .merge(users::avatar::router());
     OpenApiRouter::with_openapi(docs::base())
         .nest("/api/v1", v1)
+        .merge(media::routes::router())
         .merge(ops::router())
 }
 

@@ -30,6 +30,8 @@ pub struct Config {
     pub password_hash: PasswordHashConfig,
     /// Maximum number of pooled database connections.
     pub database_max_connections: u32,
+    /// Largest accepted image upload, in bytes.
+    pub max_image_bytes: usize,
 }
 
 /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).
@@ -66,6 +68,7 @@ pub const DEFAULT_JSON_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
+pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
 
 impl Config {
     /// Reads the process environment, after loading `.env` if one exists.
@@ -189,6 +192,8 @@ impl Config {
                 DEFAULT_DATABASE_MAX_CONNECTIONS.into(),
                 1,
             )? as u32,
+            max_image_bytes: number(&get, "ROOST_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1024)?
+                as usize,
         })
     }
 }
@@ -241,6 +246,7 @@ mod tests {
         assert_eq!(config.login_max_failures, 10);
         assert_eq!(config.login_failure_window, Duration::from_secs(900));
         assert_eq!(config.password_hash, PasswordHashConfig::default());
+        assert_eq!(config.max_image_bytes, 10 * 1024 * 1024);
     }
 
     #[test]

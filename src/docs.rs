@@ -36,6 +36,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
         (name = "Profile", description = "Your own account: profile, avatar, deletion."),
         (name = "Users", description = "Public profiles and user search."),
         (name = "Follows", description = "The follow graph."),
+        (name = "Media", description = "Uploaded images and their files."),
         (name = "Operations", description = "Liveness and readiness probes."),
     )
 )]
@@ -210,6 +211,53 @@ pub mod examples {
             "Forbidden",
             "invalid_password",
             "The password is wrong.",
+        )
+    }
+
+    pub fn me_with_avatar() -> Value {
+        let mut me = me();
+        me["avatar_url"] =
+            json!("http://127.0.0.1:8080/media/9b1d4c3a8e6f7a2b5f0c2a7e1c0d9e8f.jpg");
+        me
+    }
+
+    pub fn malformed_multipart() -> Value {
+        problem(
+            400,
+            "Bad Request",
+            "malformed_multipart",
+            "The multipart body could not be read.",
+        )
+    }
+
+    pub fn image_too_large() -> Value {
+        problem(
+            413,
+            "Payload Too Large",
+            "payload_too_large",
+            "The file is over the 10485760-byte limit.",
+        )
+    }
+
+    pub fn unsupported_image() -> Value {
+        problem(
+            415,
+            "Unsupported Media Type",
+            "unsupported_media_type",
+            "The file is not a JPEG, PNG, WebP or GIF image.",
+        )
+    }
+
+    pub fn no_avatar() -> Value {
+        problem(404, "Not Found", "not_found", "You have no avatar.")
+    }
+
+    pub fn media_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "There is no media file with this key.",
         )
     }
 

@@ -13,6 +13,7 @@
 //! - [`auth`]: passwords, tokens, the failed-login rule, the auth extractors, `/auth` routes.
 //! - [`pagination`]: keyset cursors, the list envelope and `Link` headers, for every list.
 //! - [`users`]: profiles, user search and the follow graph; `/me` and `/users`.
+//! - [`media`]: the image pipeline, upload reading, media storage and serving.
 //! - [`ops`]: `/healthz` and `/readyz`.
 //! - [`docs`]: the OpenAPI document and the interactive docs page.
 //! - [`telemetry`]: logging and per-request spans.
@@ -26,6 +27,7 @@ pub mod db;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod media;
 pub mod ops;
 pub mod pagination;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! Accounts as others see them (`User`) and as their owner sees them (`Me`): profiles,
 //! avatars, user search and the follow graph.
 
+pub mod avatar;
 pub mod domain;
 pub mod entity;
 pub mod routes;
@@ -85,7 +86,7 @@ impl Relations {
 
 /// Absolute URL of a stored avatar.
 pub fn avatar_url(state: &AppState, key: Option<&str>) -> Option<String> {
-    key.map(|key| format!("{}/media/{key}", state.config.public_url))
+    key.map(|key| crate::media::file_url(state, key))
 }
 
 impl User {
@@ -117,10 +118,4 @@ impl Me {
             email,
         }
     }
-}
-
-/// Removes a replaced or orphaned avatar file. Failure only leaves an unreferenced file
-/// behind, so it is logged rather than reported to the client.
-pub async fn remove_avatar_file(_state: &AppState, key: &str) {
-    tracing::debug!(key, "avatar file to remove");
 }

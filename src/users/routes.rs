@@ -262,7 +262,7 @@ pub async fn delete_me(
     store::delete_account(&transaction, account.id).await?;
     transaction.commit().await?;
     if let Some(key) = account.avatar_key {
-        crate::users::remove_avatar_file(&state, &key).await;
+        crate::media::remove_file(&state, &key).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }

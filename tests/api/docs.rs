@@ -17,6 +17,19 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/auth/logout-all"),
     ("post", "/api/v1/auth/password"),
     ("get", "/api/v1/me"),
+    ("patch", "/api/v1/me"),
+    ("delete", "/api/v1/me"),
+    ("put", "/api/v1/me/avatar"),
+    ("delete", "/api/v1/me/avatar"),
+    ("get", "/api/v1/me/followers"),
+    ("get", "/api/v1/me/following"),
+    ("put", "/api/v1/me/following/{username}"),
+    ("delete", "/api/v1/me/following/{username}"),
+    ("get", "/api/v1/users"),
+    ("get", "/api/v1/users/{username}"),
+    ("get", "/api/v1/users/{username}/followers"),
+    ("get", "/api/v1/users/{username}/following"),
+    ("get", "/media/{key}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];
@@ -106,11 +119,13 @@ fn every_operation_is_described_with_examples() {
             "{name}: security requirement"
         );
         if let Some(body) = operation.get("requestBody") {
-            let media = &body["content"]["application/json"];
-            assert!(
-                media["example"].is_object() || media["examples"].is_object(),
-                "{name}: request example"
-            );
+            let content = body["content"].as_object().expect("request content");
+            for (media_type, media) in content {
+                assert!(
+                    media["example"].is_object() || media["examples"].is_object(),
+                    "{name} {media_type}: request example"
+                );
+            }
         }
         let responses = operation["responses"].as_object().expect("responses");
         assert!(

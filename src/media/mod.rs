@@ -1,0 +1,90 @@
+//! Image uploads and their storage: reading multipart uploads, the decode/check/re-encode
+//! pipeline (metadata stripped, avatars and previews), and the key-addressed media store.
+
+pub mod pipeline;
+pub mod routes;
+pub mod storage;
+pub mod upload;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header;
+
+use crate::app::AppState;
+use crate::error::AppError;
+use pipeline::{ImageError, ImageLimits, ProcessedImage};
+
+/// Slack above the image limit for the multipart framing and the other fields.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// Opens a `multipart/form-data` body for streaming, capped at the image limit plus framing.
+/// Any other content type is a 415.
+pub async fn multipart(request: Request, state: &AppState) -> Result<Multipart, AppError> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if !is_multipart {
+        return Err(AppError::UnsupportedMediaType {
+            detail: "Expected a `multipart/form-data` body with a `file` field.".into(),
+        });
+    }
+    let limit = state.config.max_image_bytes + MULTIPART_OVERHEAD;
+    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    Multipart::from_request(request, &()).await.map_err(|_| {
+        AppError::bad_request(
+            "malformed_multipart",
+            "The multipart body has no valid boundary.",
+        )
+    })
+}
+
+/// The limits uploads are checked against.
+pub fn limits(state: &AppState) -> ImageLimits {
+    ImageLimits {
+        max_bytes: state.config.max_image_bytes,
+        ..ImageLimits::default()
+    }
+}
+
+/// Runs a pipeline step on the blocking pool, at most one per core at a time.
+pub async fn process<T: Send + 'static>(
+    state: &AppState,
+    bytes: Vec<u8>,
+    step: fn(&[u8], &ImageLimits) -> Result<T, ImageError>,
+) -> Result<T, AppError> {
+    let limits = limits(state);
+    let _permit = state
+        .image_permits
+        .acquire()
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    let result = tokio::task::spawn_blocking(move || step(&bytes, &limits))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    Ok(result?)
+}
+
+/// Stores a processed image and returns its key.
+pub async fn store(state: &AppState, image: ProcessedImage) -> Result<String, AppError> {
+    Ok(state.media.put(image.bytes, image.format).await?)
+}
+
+/// Deletes a stored file whose database row is already gone or changed. A failure only
+/// leaves an orphaned file, so it is logged, not reported.
+pub async fn remove_file(state: &AppState, key: &str) {
+    if let Err(error) = state.media.delete(key).await {
+        tracing::warn!(key, error = %error, "could not remove a media file");
+    }
+}
+
+/// Absolute URL of a stored file.
+pub fn file_url(state: &AppState, key: &str) -> String {
+    format!("{}/media/{key}", state.config.public_url)
+}

@@ -1,0 +1,62 @@
+//! Serving stored images at `/media/{key}` (outside `/api/v1`: these are the `url`,
+//! `preview_url` and `avatar_url` links).
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::docs::examples;
+use crate::error::{AppError, Problem};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_media_file))
+}
+
+/// An image file
+///
+/// Serves a stored image: an avatar, an uploaded image or its preview. Files never change
+/// once written (a new upload gets a new key), so they may be cached for a year. Public.
+#[utoipa::path(
+    get,
+    path = "/media/{key}",
+    tag = "Media",
+    operation_id = "get_media_file",
+    security(()),
+    params(("key" = String, Path, description = "The file's key, as found at the end of a media URL.",
+        example = "5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg")),
+    responses(
+        (status = 200, description = "The image bytes, with `Content-Type: image/jpeg` or `image/png`.",
+            content_type = "image/jpeg", body = Vec<u8>,
+            headers(
+                ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
+                ("X-Content-Type-Options" = String, description = "`nosniff`"),
+            ),
+            example = json!("<binary JPEG data>")),
+        (status = 404, description = "No file has this key.", body = Problem,
+            content_type = "application/problem+json", example = json!(examples::media_not_found())),
+    )
+)]
+pub async fn get_media_file(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, AppError> {
+    let (bytes, content_type) = state
+        .media
+        .get(&key)
+        .await?
+        .ok_or_else(|| AppError::not_found("There is no media file with this key."))?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Ok(response)
+}

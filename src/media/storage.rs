@@ -1,0 +1,242 @@
+//! Where processed images live: a key-addressed store with a local-directory backend.
+//!
+//! Callers only ever see keys (`<32 hex>.jpg|png`), never paths, so another backend (an
+//! S3-compatible bucket) can be added as a second `Backend` variant without touching them.
+//! Every key is checked by `is_valid_key` before it reaches the filesystem, so no request can
+//! name a file outside the media directory.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokio::io::AsyncWriteExt;
+
+use super::pipeline::OutputFormat;
+
+/// Number of random bytes in a key: 128 bits, written as 32 hex digits.
+const KEY_RANDOM_BYTES: usize = 16;
+
+/// The media store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct MediaStore {
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    /// Files named by their key, flat in one directory.
+    Local(PathBuf),
+}
+
+impl MediaStore {
+    /// A store keeping files in `root` (the configured media directory), created on first
+    /// write if missing.
+    pub fn local(root: impl Into<PathBuf>) -> Self {
+        Self {
+            backend: Backend::Local(root.into()),
+        }
+    }
+
+    /// Stores `bytes` under a fresh random key ending in `format`'s extension, and returns it.
+    ///
+    /// The file is written under a temporary name and renamed into place, so a reader never
+    /// sees a partial image.
+    pub async fn put(&self, bytes: Vec<u8>, format: OutputFormat) -> anyhow::Result<String> {
+        let key = format!("{}.{}", random_hex()?, format.extension());
+        match &self.backend {
+            Backend::Local(root) => {
+                tokio::fs::create_dir_all(root)
+                    .await
+                    .with_context(|| format!("creating media directory {}", root.display()))?;
+                let temporary = root.join(format!(".{}.tmp", random_hex()?));
+                if let Err(error) = write_then_rename(&temporary, &root.join(&key), &bytes).await {
+                    // Best effort: a leftover temporary file is harmless but untidy.
+                    let _ = tokio::fs::remove_file(&temporary).await;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(key)
+    }
+
+    /// The bytes and content type stored under `key`, or `None` when there is none (an
+    /// invalid key included: keys may come from URLs).
+    pub async fn get(&self, key: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+        let Some(content_type) = content_type(key) else {
+            return Ok(None);
+        };
+        match &self.backend {
+            Backend::Local(root) => match tokio::fs::read(root.join(key)).await {
+                Ok(bytes) => Ok(Some((bytes, content_type))),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(error).with_context(|| format!("reading media file {key}")),
+            },
+        }
+    }
+
+    /// Removes what is stored under `key`; nothing stored there is fine too. An invalid key
+    /// is an error, since keys passed here come from our own records.
+    pub async fn delete(&self, key: &str) -> anyhow::Result<()> {
+        anyhow::ensure!(is_valid_key(key), "not a media key: {key:?}");
+        match &self.backend {
+            Backend::Local(root) => match tokio::fs::remove_file(root.join(key)).await {
+                Ok(()) => Ok(()),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(error) => Err(error).with_context(|| format!("deleting media file {key}")),
+            },
+        }
+    }
+}
+
+/// Whether `key` has exactly the shape `put` produces: 32 lowercase hex digits, a dot, and
+/// `jpg` or `png`. Nothing else (`..`, slashes, other extensions) can reach the filesystem.
+pub fn is_valid_key(key: &str) -> bool {
+    content_type(key).is_some()
+}
+
+/// The content type of a valid key, from its extension; `None` for an invalid key.
+fn content_type(key: &str) -> Option<&'static str> {
+    let (stem, extension) = key.split_once('.')?;
+    let is_hex = |byte: u8| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte);
+    if stem.len() != KEY_RANDOM_BYTES * 2 || !stem.bytes().all(is_hex) {
+        return None;
+    }
+    [OutputFormat::Jpeg, OutputFormat::Png]
+        .into_iter()
+        .find(|format| format.extension() == extension)
+        .map(OutputFormat::content_type)
+}
+
+async fn write_then_rename(temporary: &Path, target: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file = tokio::fs::File::create(temporary)
+        .await
+        .with_context(|| format!("creating {}", temporary.display()))?;
+    file.write_all(bytes)
+        .await
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    file.sync_all()
+        .await
+        .with_context(|| format!("syncing {}", temporary.display()))?;
+    drop(file);
+    tokio::fs::rename(temporary, target)
+        .await
+        .with_context(|| format!("renaming into {}", target.display()))
+}
+
+/// 32 lowercase hex digits from the operating system's random source.
+fn random_hex() -> anyhow::Result<String> {
+    let mut bytes = [0u8; KEY_RANDOM_BYTES];
+    getrandom::fill(&mut bytes).map_err(|error| anyhow::anyhow!("no randomness: {error}"))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn put_get_delete_round_trip() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        // A directory that does not exist yet is created on first write.
+        let root = directory.path().join("media");
+        let store = MediaStore::local(&root);
+
+        let key = store
+            .put(b"jpeg bytes".to_vec(), OutputFormat::Jpeg)
+            .await
+            .expect("put");
+        assert!(is_valid_key(&key), "{key}");
+        assert!(key.ends_with(".jpg"));
+        assert_eq!(
+            store.get(&key).await.expect("get"),
+            Some((b"jpeg bytes".to_vec(), "image/jpeg"))
+        );
+
+        let png_key = store
+            .put(b"png bytes".to_vec(), OutputFormat::Png)
+            .await
+            .expect("put png");
+        assert!(png_key.ends_with(".png"));
+        assert_ne!(key, png_key);
+        let (_, content_type) = store.get(&png_key).await.expect("get").expect("stored");
+        assert_eq!(content_type, "image/png");
+
+        store.delete(&key).await.expect("delete");
+        assert_eq!(store.get(&key).await.expect("get after delete"), None);
+        // Deleting again, or something never stored, is fine.
+        store.delete(&key).await.expect("delete again");
+
+        // Only the two final files were ever left behind: no temporary files.
+        let mut names = Vec::new();
+        let mut entries = tokio::fs::read_dir(&root).await.expect("read dir");
+        while let Some(entry) = entries.next_entry().await.expect("entry") {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+        assert_eq!(names, vec![png_key]);
+    }
+
+    #[tokio::test]
+    async fn missing_and_invalid_keys_are_not_found() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = MediaStore::local(directory.path());
+        let absent = format!("{}.png", "0".repeat(32));
+        assert_eq!(store.get(&absent).await.expect("get"), None);
+        assert_eq!(store.get("../secret.png").await.expect("get"), None);
+        assert!(store.delete("../../etc/passwd").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn path_traversal_never_reaches_the_filesystem() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let root = directory.path().join("media");
+        tokio::fs::create_dir_all(&root).await.expect("mkdir");
+        // A file beside the media directory, named like a key relative to it.
+        let outside = format!("{}.jpg", "a".repeat(32));
+        tokio::fs::write(directory.path().join(&outside), b"private")
+            .await
+            .expect("write outside");
+        let store = MediaStore::local(&root);
+        let sneaky = format!("../{outside}");
+        assert_eq!(store.get(&sneaky).await.expect("get"), None);
+        assert!(store.delete(&sneaky).await.is_err());
+        assert!(directory.path().join(&outside).exists());
+    }
+
+    #[test]
+    fn only_our_own_key_shape_is_valid() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        assert!(is_valid_key(&format!("{hex}.jpg")));
+        assert!(is_valid_key(&format!("{hex}.png")));
+
+        for key in [
+            String::new(),
+            ".jpg".to_owned(),
+            format!("{hex}.gif"),
+            format!("{hex}.JPG"),
+            format!("{hex}.jpeg"),
+            format!("{hex}.jpg.png"),
+            format!("{hex}.jpg/"),
+            hex.to_owned(),
+            format!("{}.jpg", hex.to_uppercase()),
+            format!("{}.jpg", &hex[1..]),
+            format!("{hex}0.jpg"),
+            format!("../{}.jpg", &hex[3..]),
+            format!("/{}.jpg", &hex[1..]),
+            format!("..{}.jpg", &hex[2..]),
+            format!("{}/..jpg", &hex[1..]),
+            format!("{}\\.jpg", &hex[1..]),
+            format!("{}\0.jpg", &hex[1..]),
+            format!("{}g.jpg", &hex[1..]),
+            "../../../../etc/passwd".to_owned(),
+        ] {
+            assert!(!is_valid_key(&key), "{key:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn random_keys_differ() {
+        let first = random_hex().expect("random");
+        let second = random_hex().expect("random");
+        assert_eq!(first.len(), 32);
+        assert_ne!(first, second);
+    }
+}
