@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod avatars;
 mod docs;
 mod errors;
 mod ops;

@@ -1,0 +1,332 @@
+//! Avatars: upload, replacement, deletion and the image rules on hostile uploads.
+
+use std::io::Cursor;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::both_databases;
+use crate::helpers::{TestApp, assert_problem};
+
+/// A `width`×`height` image encoded as `format`.
+fn image_bytes(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    let mut bytes = Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(&mut bytes, format)
+        .unwrap();
+    bytes.into_inner()
+}
+
+/// A JPEG carrying an Exif segment with GPS coordinates and a camera comment.
+fn jpeg_with_gps() -> Vec<u8> {
+    let jpeg = image_bytes(64, 48, image::ImageFormat::Jpeg);
+    let mut payload = b"Exif\0\0MM\0*\0\0\0\x08".to_vec();
+    payload.extend_from_slice(b"GPSLatitude 51.5007N GPSLongitude 0.1246W SecretCamera");
+    let length = (payload.len() + 2) as u16;
+    let mut spliced = jpeg[..2].to_vec(); // SOI
+    spliced.extend_from_slice(&[0xFF, 0xE1]);
+    spliced.extend_from_slice(&length.to_be_bytes());
+    spliced.extend_from_slice(&payload);
+    spliced.extend_from_slice(&jpeg[2..]);
+    spliced
+}
+
+/// A valid 1×1 PNG whose header claims `width`×`height` (a decompression bomb's shape).
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut png = image_bytes(1, 1, image::ImageFormat::Png);
+    // IHDR data starts after the 8-byte signature, 4-byte length and 4-byte type.
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+async fn put_avatar(
+    app: &TestApp,
+    token: &str,
+    bytes: Vec<u8>,
+    file_name: &str,
+    mime: &str,
+) -> reqwest::Response {
+    let part = Part::bytes(bytes)
+        .file_name(file_name.to_owned())
+        .mime_str(mime)
+        .unwrap();
+    app.request(Method::PUT, "/api/v1/me/avatar", Some(token))
+        .multipart(Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Fetches an absolute media URL from the test server.
+async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
+    assert!(
+        url.starts_with(&app.address),
+        "{url} is absolute on this server"
+    );
+    app.client.get(url).send().await.unwrap()
+}
+
+async fn uploading_an_avatar_stores_a_400_square_without_metadata(app: TestApp) {
+    let token = app.user("alice").await;
+    let response = put_avatar(&app, &token, jpeg_with_gps(), "me.jpg", "image/jpeg").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    let url = me["avatar_url"].as_str().expect("avatar_url").to_owned();
+
+    let file = fetch(&app, &url).await;
+    assert_eq!(file.status(), StatusCode::OK);
+    assert_eq!(file.headers()["content-type"], "image/jpeg");
+    assert_eq!(
+        file.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(file.headers()["x-content-type-options"], "nosniff");
+    let bytes = file.bytes().await.unwrap();
+    let decoded = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (400, 400));
+    for marker in [&b"Exif"[..], b"GPS", b"SecretCamera"] {
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "metadata survived"
+        );
+    }
+
+    let public: Value = app
+        .get("/api/v1/users/alice", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["avatar_url"], url.as_str());
+}
+
+async fn the_format_comes_from_the_bytes_not_the_name(app: TestApp) {
+    let token = app.user("alice").await;
+    // A PNG sent as "photo.jpg" with a JPEG type is accepted as what it is.
+    let png = image_bytes(30, 20, image::ImageFormat::Png);
+    let response = put_avatar(&app, &token, png, "photo.jpg", "image/jpeg").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Text named .png is refused.
+    let response = put_avatar(
+        &app,
+        &token,
+        b"hello, I am text".to_vec(),
+        "evil.png",
+        "image/png",
+    )
+    .await;
+    assert_problem(response, 415, "unsupported_media_type").await;
+}
+
+async fn replacing_an_avatar_removes_the_old_file(app: TestApp) {
+    let token = app.user("alice").await;
+    let first: Value = put_avatar(
+        &app,
+        &token,
+        image_bytes(50, 50, image::ImageFormat::Png),
+        "a.png",
+        "image/png",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let second: Value = put_avatar(
+        &app,
+        &token,
+        image_bytes(60, 40, image::ImageFormat::Jpeg),
+        "b.jpg",
+        "image/jpeg",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let (old, new) = (
+        first["avatar_url"].as_str().unwrap(),
+        second["avatar_url"].as_str().unwrap(),
+    );
+    assert_ne!(old, new);
+    assert_eq!(fetch(&app, old).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(fetch(&app, new).await.status(), StatusCode::OK);
+}
+
+async fn deleting_an_avatar_removes_it_and_a_second_delete_is_404(app: TestApp) {
+    let token = app.user("alice").await;
+    let me: Value = put_avatar(
+        &app,
+        &token,
+        image_bytes(50, 50, image::ImageFormat::Png),
+        "a.png",
+        "image/png",
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let url = me["avatar_url"].as_str().unwrap().to_owned();
+    let response = app
+        .request(Method::DELETE, "/api/v1/me/avatar", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(fetch(&app, &url).await.status(), StatusCode::NOT_FOUND);
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me["avatar_url"].is_null());
+    let response = app
+        .request(Method::DELETE, "/api/v1/me/avatar", Some(&token))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 404, "not_found").await;
+}
+
+async fn hostile_uploads_are_refused_and_change_nothing(app: TestApp) {
+    let token = app.user("alice").await;
+    let mut truncated = image_bytes(200, 200, image::ImageFormat::Png);
+    truncated.truncate(truncated.len() / 2);
+    let response = put_avatar(&app, &token, truncated, "cut.png", "image/png").await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "file");
+
+    let response = put_avatar(
+        &app,
+        &token,
+        png_claiming(100_000, 100_000),
+        "bomb.png",
+        "image/png",
+    )
+    .await;
+    assert_problem(response, 422, "validation_failed").await;
+
+    let me: Value = app
+        .get("/api/v1/me", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(me["avatar_url"].is_null());
+}
+
+async fn avatar_uploads_need_multipart_a_file_and_a_token(app: TestApp) {
+    let token = app.user("alice").await;
+    let response = app
+        .request(Method::PUT, "/api/v1/me/avatar", Some(&token))
+        .json(&serde_json::json!({"file": "aGVsbG8="}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 415, "unsupported_media_type").await;
+
+    let response = app
+        .request(Method::PUT, "/api/v1/me/avatar", Some(&token))
+        .multipart(Form::new().text("other", "value"))
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(problem["errors"][0]["field"], "file");
+
+    let response = put_avatar(
+        &app,
+        "",
+        image_bytes(10, 10, image::ImageFormat::Png),
+        "a.png",
+        "image/png",
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = app
+        .request(Method::DELETE, "/api/v1/me/avatar", None)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 401, "unauthorized").await;
+}
+
+async fn media_keys_cannot_reach_other_files(app: TestApp) {
+    for key in [
+        "..%2F..%2FCargo.toml",
+        "roost.db",
+        "0123456789abcdef0123456789abcdef.txt",
+        "x",
+    ] {
+        assert_problem(
+            app.get(&format!("/media/{key}"), None).await,
+            404,
+            "not_found",
+        )
+        .await;
+    }
+}
+
+both_databases!(
+    uploading_an_avatar_stores_a_400_square_without_metadata,
+    the_format_comes_from_the_bytes_not_the_name,
+    replacing_an_avatar_removes_the_old_file,
+    deleting_an_avatar_removes_it_and_a_second_delete_is_404,
+    hostile_uploads_are_refused_and_change_nothing,
+    avatar_uploads_need_multipart_a_file_and_a_token,
+    media_keys_cannot_reach_other_files,
+);
+
+async fn oversized_uploads_are_413(app: TestApp) {
+    let token = app.user("alice").await;
+    // Noise does not compress: comfortably over the 64 KiB limit configured below.
+    let noisy = image::RgbImage::from_fn(400, 400, |x, y| {
+        let v = x
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(y.wrapping_mul(40_503)) as u8;
+        image::Rgb([v, v.rotate_left(3), v ^ 0x5a])
+    });
+    let mut bytes = Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(noisy)
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .unwrap();
+    let bytes = bytes.into_inner();
+    assert!(bytes.len() > 64 * 1024);
+    let response = put_avatar(&app, &token, bytes, "big.png", "image/png").await;
+    assert_problem(response, 413, "payload_too_large").await;
+}
+
+const SMALL_IMAGES: &[(&str, &str)] = &[("ROOST_MAX_IMAGE_BYTES", "65536")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_uploads_are_413_on_sqlite() {
+    oversized_uploads_are_413(TestApp::sqlite_with(SMALL_IMAGES).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_uploads_are_413_on_postgres() {
+    if let Some(app) = TestApp::postgres_with(SMALL_IMAGES).await {
+        oversized_uploads_are_413(app).await;
+    }
+}
