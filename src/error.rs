@@ -236,6 +236,14 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Whether `error` is a violated foreign key (a referenced row vanished meanwhile).
+pub fn is_foreign_key_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(SqlErr::ForeignKeyConstraintViolation(_))
+    )
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::Internal(error) = &self {

@@ -33,10 +33,12 @@ impl Email {
     /// The key failed logins are counted under: the lower-cased input, whether or not it is
     /// a valid address (throttling applies to any address an attacker tries).
     pub fn throttle_key(input: &str) -> String {
+        // NUL cannot be stored in PostgreSQL text; no real address contains one.
         input
             .trim()
             .to_lowercase()
             .chars()
+            .filter(|c| *c != '\0')
             .take(Self::MAX_LEN)
             .collect()
     }

@@ -229,9 +229,6 @@ pub async fn login(
     State(state): State<AppState>,
     AppJson(request): AppJson<LoginRequest>,
 ) -> Result<AppJson<LoginResponse>, AppError> {
-    let throttle_key = Email::throttle_key(&request.email);
-    throttle::check(&state, &throttle_key).await?;
-
     let account = match Email::parse(&request.email) {
         Ok(email) => users::store::find_by_email(&state.db, email.as_str()).await?,
         Err(_) => None,
@@ -239,13 +236,12 @@ pub async fn login(
     let stored_hash = account
         .as_ref()
         .map(|account| account.password_hash.clone());
-    // Always run one Argon2 verification, against a dummy hash when there is no account.
-    let verified = state
-        .passwords
-        .verify(request.password, stored_hash)
-        .await?;
+    // Always one Argon2 verification, against a dummy hash when there is no account, so
+    // an unknown address costs the same time as a wrong password.
+    let throttle_key = Email::throttle_key(&request.email);
+    let verified =
+        throttle::verify_password(&state, &throttle_key, request.password, stored_hash).await?;
     let Some(account) = account.filter(|_| verified) else {
-        throttle::record_failure(&state, throttle_key).await?;
         return Err(invalid_credentials());
     };
 
@@ -346,17 +342,14 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| AppError::not_found("The account no longer exists."))?;
 
-    let throttle_key = account.email.clone();
-    throttle::check(&state, &throttle_key).await?;
-    if !state
-        .passwords
-        .verify(
-            request.current_password,
-            Some(account.password_hash.clone()),
-        )
-        .await?
-    {
-        throttle::record_failure(&state, throttle_key).await?;
+    let verified = throttle::verify_password(
+        &state,
+        &account.email,
+        request.current_password,
+        Some(account.password_hash.clone()),
+    )
+    .await?;
+    if !verified {
         return Err(AppError::forbidden(
             "invalid_password",
             "The current password is wrong.",

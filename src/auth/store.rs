@@ -1,6 +1,6 @@
 //! Queries on tokens and failed logins.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -80,22 +80,33 @@ pub async fn recent_failures(
         .await
 }
 
-/// Records a failed login for `email` and drops records that have left every window.
-pub async fn record_failure(
+/// Records a failed (or not yet verified) login for `email` and returns its id.
+pub async fn insert_failure(
     db: &impl ConnectionTrait,
     email: String,
     now: DateTime<Utc>,
-    window: TimeDelta,
-) -> Result<(), DbErr> {
+) -> Result<Uuid, DbErr> {
+    let id = new_id();
     login_failure::Entity::insert(login_failure::ActiveModel {
-        id: Set(new_id()),
+        id: Set(id),
         email: Set(email),
         failed_at: Set(now),
     })
     .exec_without_returning(db)
     .await?;
+    Ok(id)
+}
+
+/// Forgets an attempt that turned out to be a success.
+pub async fn delete_failure(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    login_failure::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// Drops records that have left every window.
+pub async fn prune_failures(db: &impl ConnectionTrait, before: DateTime<Utc>) -> Result<(), DbErr> {
     login_failure::Entity::delete_many()
-        .filter(login_failure::Column::FailedAt.lt(now - window))
+        .filter(login_failure::Column::FailedAt.lt(before))
         .exec(db)
         .await?;
     Ok(())

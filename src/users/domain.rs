@@ -55,6 +55,12 @@ pub fn profile_text(input: &str, max: usize, multiline: bool) -> Result<String, 
     Ok(trimmed.to_owned())
 }
 
+/// Case-folds text for search: lower-cases it and maps the word-final sigma to the plain
+/// one, so "ΣΊΣΥΦΟΣ" and "σίσυφος" meet however each was written.
+pub fn fold_case(text: &str) -> String {
+    text.to_lowercase().replace('ς', "σ")
+}
+
 pub const DISPLAY_NAME_MAX: usize = 50;
 pub const BIO_MAX: usize = 500;
 pub const LOCATION_MAX: usize = 100;
@@ -68,6 +74,10 @@ pub fn website(input: &str) -> Result<String, String> {
     }
     if trimmed.chars().count() > WEBSITE_MAX {
         return Err(format!("must be at most {WEBSITE_MAX} characters"));
+    }
+    // The URL parser would silently drop or escape these; refuse them instead.
+    if trimmed.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err("must not contain spaces or control characters".into());
     }
     match url::Url::parse(trimmed) {
         Ok(url)
@@ -105,6 +115,26 @@ mod tests {
         assert!(profile_text("a\u{0}b", 50, false).is_err());
         assert!(profile_text("line\nbreak", 50, false).is_err());
         assert!(profile_text("line\nbreak", 500, true).is_ok());
+    }
+
+    #[test]
+    fn folding_unifies_case_and_final_sigma() {
+        assert_eq!(fold_case("ΣΊΣΥΦΟΣ"), fold_case("σίσυφος"));
+        assert_eq!(fold_case("ΊΣ"), "ίσ");
+        assert_eq!(fold_case("Ålice"), "ålice");
+    }
+
+    #[test]
+    fn websites_refuse_control_characters() {
+        for bad in [
+            "https://alice.example/a\nb",
+            "https://alice.example/\tx",
+            "https://alice.example/\u{0}",
+            "https://a.example/\u{7f}",
+            "https://a.example/a b",
+        ] {
+            assert!(website(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db;
 use crate::docs::examples;
-use crate::error::{AppError, FieldError, Problem, is_unique_violation};
+use crate::error::{AppError, FieldError, Problem, is_foreign_key_violation, is_unique_violation};
 use crate::extract::{AppJson, AppQuery};
 use crate::pagination::{Page, PageQuery, PageRequest, PageResponse, encode_cursor};
 
@@ -246,13 +246,14 @@ pub async fn delete_me(
     AppJson(request): AppJson<DeleteAccountRequest>,
 ) -> Result<StatusCode, AppError> {
     let account = current_account(&state, user).await?;
-    crate::auth::throttle::check(&state, &account.email).await?;
-    if !state
-        .passwords
-        .verify(request.password, Some(account.password_hash.clone()))
-        .await?
-    {
-        crate::auth::throttle::record_failure(&state, account.email.clone()).await?;
+    let verified = crate::auth::throttle::verify_password(
+        &state,
+        &account.email,
+        request.password,
+        Some(account.password_hash.clone()),
+    )
+    .await?;
+    if !verified {
         return Err(AppError::forbidden(
             "invalid_password",
             "The password is wrong.",
@@ -323,13 +324,22 @@ pub async fn list_users(
             "`q` must be 1 to 100 characters long.",
         ));
     }
+    if q.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_query",
+            "`q` must not contain control characters.",
+        ));
+    }
     let after = match page.after_parts::<2>()? {
         None => None,
         Some([rank, username]) => {
-            Some((rank.parse::<i32>().map_err(|_| invalid_cursor())?, username))
+            let rank = rank.parse::<i32>().map_err(|_| invalid_cursor())?;
+            let username = Username::parse(&username).map_err(|_| invalid_cursor())?;
+            Some((rank, username.as_str().to_owned()))
         }
     };
-    let rows = store::search(&state.db, &q.to_lowercase(), after, page.fetch_limit()).await?;
+    let needle = domain::fold_case(&q);
+    let rows = store::search(&state.db, &needle, after, page.fetch_limit()).await?;
     let relations = store::relations(&state.db, viewer, &ids(&rows, |r| r.user.id)).await?;
     Ok(page.finish(
         rows,
@@ -413,7 +423,16 @@ pub async fn follow_user(
         });
     }
     let transaction = db::begin_write(&state.db).await?;
-    store::follow(&transaction, user.user_id, target.id, state.clock.now()).await?;
+    store::follow(&transaction, user.user_id, target.id, state.clock.now())
+        .await
+        .map_err(|error| {
+            // One of the two accounts was deleted after it was looked up.
+            if is_foreign_key_violation(&error) {
+                AppError::not_found(format!("There is no user named {username:?}."))
+            } else {
+                error.into()
+            }
+        })?;
     transaction.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

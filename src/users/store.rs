@@ -64,6 +64,11 @@ pub async fn find_by_username(
     db: &impl ConnectionTrait,
     username: &str,
 ) -> Result<Option<user::Model>, DbErr> {
+    // A string that cannot be a username names nobody (and may hold bytes, such as NUL,
+    // that a database would refuse).
+    if super::domain::Username::parse(username).is_err() {
+        return Ok(None);
+    }
     user::Entity::find()
         .filter(user::Column::Username.eq(username.to_ascii_lowercase()))
         .one(db)
@@ -124,7 +129,7 @@ pub async fn update_profile(
         update = update
             .col_expr(
                 user::Column::DisplayNameSearch,
-                Expr::value(display_name.to_lowercase()),
+                Expr::value(super::domain::fold_case(&display_name)),
             )
             .col_expr(user::Column::DisplayName, Expr::value(display_name));
         changed = true;
@@ -424,24 +429,47 @@ async fn adjust_follow_counts(
     Ok(())
 }
 
-/// Deletes an account and, through foreign keys, everything it owns; first corrects the
+/// Deletes an account and, through foreign keys, everything it owns, correcting the
 /// counters of the users on the other side of its follows. Call inside a transaction.
+///
+/// The account's row is locked first: a concurrent follow of it then waits (its foreign
+/// key check needs that row) and fails once the row is gone, so no follow can slip in
+/// uncounted. The follows are deleted with `RETURNING`, so each counter is corrected
+/// exactly for the rows this transaction removed, never for one a concurrent unfollow
+/// already took away.
 pub async fn delete_account(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    db.execute_raw(statement(
-        backend,
-        "UPDATE users SET followers_count = followers_count - 1 \
-         WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = ?)",
-        vec![id.into()],
-    ))
-    .await?;
-    db.execute_raw(statement(
-        backend,
-        "UPDATE users SET following_count = following_count - 1 \
-         WHERE id IN (SELECT follower_id FROM follows WHERE followee_id = ?)",
-        vec![id.into()],
-    ))
-    .await?;
+    user::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?;
+    for (removed_column, delete_sql) in [
+        (
+            "followers_count",
+            "DELETE FROM follows WHERE follower_id = ? RETURNING followee_id AS other_id",
+        ),
+        (
+            "following_count",
+            "DELETE FROM follows WHERE followee_id = ? RETURNING follower_id AS other_id",
+        ),
+    ] {
+        let rows = db
+            .query_all_raw(statement(backend, delete_sql, vec![id.into()]))
+            .await?;
+        let mut others = Vec::with_capacity(rows.len());
+        for row in rows {
+            others.push(row.try_get::<Uuid>("", "other_id")?);
+        }
+        others.sort();
+        for chunk in others.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "UPDATE users SET {removed_column} = {removed_column} - 1 WHERE id IN ({placeholders})"
+            );
+            let values = chunk.iter().map(|other| (*other).into()).collect();
+            db.execute_raw(statement(backend, &sql, values)).await?;
+        }
+    }
     user::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

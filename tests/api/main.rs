@@ -8,4 +8,6 @@ mod auth;
 mod avatars;
 mod docs;
 mod errors;
+mod follows;
 mod ops;
+mod users;
