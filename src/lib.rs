@@ -29,6 +29,7 @@ pub mod error;
 pub mod extract;
 pub mod media;
 pub mod ops;
+pub mod posts;
 pub mod pagination;
 pub mod telemetry;
 pub mod users;

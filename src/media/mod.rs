@@ -1,6 +1,7 @@
 //! Image uploads and their storage: reading multipart uploads, the decode/check/re-encode
 //! pipeline (metadata stripped, avatars and previews), and the key-addressed media store.
 
+pub mod entity;
 pub mod pipeline;
 pub mod routes;
 pub mod storage;

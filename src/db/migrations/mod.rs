@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_accounts;
 mod m0002_profiles_follows;
+mod m0003_posts;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_profiles_follows::Migration),
+            Box::new(m0003_posts::Migration),
         ]
     }
 }
