@@ -22,7 +22,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{problem_json_fallback, route_not_found};
 use crate::media::storage::MediaStore;
-use crate::{auth, db, docs, media, ops, telemetry, users};
+use crate::{auth, db, docs, media, ops, posts, telemetry, users};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
@@ -59,7 +59,8 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .merge(auth::routes::router())
         .merge(users::routes::router())
-        .merge(users::avatar::router());
+        .merge(users::avatar::router())
+        .merge(posts::routes::router());
     OpenApiRouter::with_openapi(docs::base())
         .nest("/api/v1", v1)
         .merge(media::routes::router())

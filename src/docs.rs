@@ -36,6 +36,11 @@ RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
         (name = "Profile", description = "Your own account: profile, avatar, deletion."),
         (name = "Users", description = "Public profiles and user search."),
         (name = "Follows", description = "The follow graph."),
+        (name = "Posts", description = "Posts: create, read, edit, delete, list and search."),
+        (name = "Feed", description = "Your home feed."),
+        (name = "Tags", description = "Hashtags and their posts."),
+        (name = "Likes", description = "Liking posts."),
+        (name = "Comments", description = "Comments on posts."),
         (name = "Media", description = "Uploaded images and their files."),
         (name = "Operations", description = "Liveness and readiness probes."),
     )
@@ -258,6 +263,82 @@ pub mod examples {
             "Not Found",
             "not_found",
             "There is no media file with this key.",
+        )
+    }
+
+    pub fn media() -> Value {
+        json!({
+            "id": "019acc01-5b7e-7d2a-8f3c-2e6a1b9d4c70",
+            "type": "image",
+            "url": "http://127.0.0.1:8080/media/c0d9e8f5f0c2a7e9b1d4c3a8e6f7a2b1.jpg",
+            "preview_url": "http://127.0.0.1:8080/media/7a2b1c0d9e8f5f0c2a7e9b1d4c3a8e6f.jpg",
+            "width": 1600,
+            "height": 1200,
+            "description": "A heron on the river bank at dawn."
+        })
+    }
+
+    pub fn post() -> Value {
+        json!({
+            "id": "019acc02-0a4d-7e61-9c3b-55e0f2d8a917",
+            "author": {"id": "019acbde-2f7a-7c3e-9a53-5d6c3e0b1f42", "username": "alice",
+                "display_name": "Alice Liddell", "avatar_url": null},
+            "content": "First light on the river #birds #morning",
+            "tags": ["birds", "morning"],
+            "media": [media()],
+            "like_count": 3,
+            "comment_count": 1,
+            "liked": false,
+            "created_at": "2026-11-28T21:02:11.734102Z",
+            "edited_at": null
+        })
+    }
+
+    pub fn post_edited() -> Value {
+        let mut post = post();
+        post["content"] = json!("First light on the river, and a heron #birds");
+        post["tags"] = json!(["birds"]);
+        post["edited_at"] = json!("2026-11-28T21:07:40.118530Z");
+        post
+    }
+
+    pub fn post_page() -> Value {
+        json!({"items": [post()], "next_cursor": "MXwwMTlhY2MwMi0wYTRkLTdlNjEtOWMzYi01NWUwZjJkOGE5MTc"})
+    }
+
+    pub fn post_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "There is no post with this id.",
+        )
+    }
+
+    pub fn tag_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "A tag name has only letters, digits and `_`.",
+        )
+    }
+
+    pub fn not_owner(what: &str) -> Value {
+        problem(
+            403,
+            "Forbidden",
+            "not_owner",
+            &format!("Only the author of this {what} may change or delete it."),
+        )
+    }
+
+    pub fn idempotency_key_reused() -> Value {
+        problem(
+            422,
+            "Unprocessable Entity",
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request body.",
         )
     }
 

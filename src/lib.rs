@@ -29,8 +29,8 @@ pub mod error;
 pub mod extract;
 pub mod media;
 pub mod ops;
-pub mod posts;
 pub mod pagination;
+pub mod posts;
 pub mod telemetry;
 pub mod users;
 

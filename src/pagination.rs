@@ -160,10 +160,22 @@ impl PageRequest {
     /// last item kept when more rows exist.
     pub fn finish<R, T>(
         &self,
-        mut rows: Vec<R>,
+        rows: Vec<R>,
         cursor_of: impl Fn(&R) -> String,
         into_item: impl FnMut(R) -> T,
     ) -> PageResponse<T> {
+        let (rows, next_cursor) = self.take_page(rows, cursor_of);
+        self.respond(rows.into_iter().map(into_item).collect(), next_cursor)
+    }
+
+    /// Cuts the fetched rows (`fetch_limit` of them at most) to the page, returning them with
+    /// the next page's cursor when more rows exist. For lists whose items need more work
+    /// (e.g. async loading) before [`PageRequest::respond`].
+    pub fn take_page<R>(
+        &self,
+        mut rows: Vec<R>,
+        cursor_of: impl Fn(&R) -> String,
+    ) -> (Vec<R>, Option<String>) {
         let has_more = rows.len() as u64 > self.limit;
         rows.truncate(self.limit as usize);
         let next_cursor = if has_more {
@@ -171,12 +183,14 @@ impl PageRequest {
         } else {
             None
         };
+        (rows, next_cursor)
+    }
+
+    /// Wraps a page's items with its cursor and `Link` header.
+    pub fn respond<T>(&self, items: Vec<T>, next_cursor: Option<String>) -> PageResponse<T> {
         let link = next_cursor.as_deref().map(|cursor| self.next_link(cursor));
         PageResponse {
-            page: Page {
-                items: rows.into_iter().map(into_item).collect(),
-                next_cursor,
-            },
+            page: Page { items, next_cursor },
             link,
         }
     }

@@ -11,3 +11,19 @@ pub mod throttle;
 pub mod token;
 
 pub use extract::{AuthUser, MaybeAuthUser};
+
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// The one ownership check: only the owner of a resource may change or delete it.
+pub fn ensure_owner(owner_id: Uuid, user: AuthUser, what: &str) -> Result<(), AppError> {
+    if owner_id == user.user_id {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "not_owner",
+            format!("Only the author of this {what} may change or delete it."),
+        ))
+    }
+}

@@ -5,6 +5,7 @@ pub mod entity;
 pub mod pipeline;
 pub mod routes;
 pub mod storage;
+pub mod store;
 pub mod upload;
 
 use axum::body::Body;
@@ -82,6 +83,41 @@ pub async fn store(state: &AppState, image: ProcessedImage) -> Result<String, Ap
 pub async fn remove_file(state: &AppState, key: &str) {
     if let Err(error) = state.media.delete(key).await {
         tracing::warn!(key, error = %error, "could not remove a media file");
+    }
+}
+
+/// An uploaded image, as it appears in posts and in `POST /media` responses.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!(crate::docs::examples::media()))]
+pub struct Media {
+    pub id: String,
+    /// Always `image`.
+    #[serde(rename = "type")]
+    #[schema(example = "image")]
+    pub type_: String,
+    /// Absolute URL of the full image (re-encoded, without metadata).
+    pub url: String,
+    /// Absolute URL of a copy at most 400 px on its longest side.
+    pub preview_url: String,
+    /// Width of the full image, in pixels.
+    pub width: i32,
+    /// Height of the full image, in pixels.
+    pub height: i32,
+    /// Alt text (≤ 1500 characters); empty when none was given.
+    pub description: String,
+}
+
+impl Media {
+    pub fn from_model(model: &entity::Model, state: &AppState) -> Self {
+        Self {
+            id: model.id.to_string(),
+            type_: "image".to_owned(),
+            url: file_url(state, &model.file_key),
+            preview_url: file_url(state, &model.preview_key),
+            width: model.width,
+            height: model.height,
+            description: model.description.clone(),
+        }
     }
 }
 

@@ -1,4 +1,66 @@
 //! Posts and everything hanging off them: hashtags, the post lists (feed, tag, author,
 //! search, likes), likes and comments.
 
+pub mod domain;
 pub mod entity;
+pub mod idempotency;
+pub mod routes;
+pub mod store;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::media::Media;
+use crate::users::UserSummary;
+use store::{PostExtras, PostRow};
+
+/// A post, with what a client needs to render it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!(crate::docs::examples::post()))]
+pub struct Post {
+    pub id: String,
+    pub author: UserSummary,
+    /// 0–500 characters (empty only when media is attached).
+    pub content: String,
+    /// Hashtags in the content: lower-case, without `#`, in order of first appearance.
+    pub tags: Vec<String>,
+    /// Up to 4 images, in the order given at creation.
+    pub media: Vec<Media>,
+    pub like_count: i64,
+    pub comment_count: i64,
+    /// Whether the viewer liked it; `null` for anonymous viewers.
+    pub liked: Option<bool>,
+    pub created_at: DateTime<Utc>,
+    /// When the content was last edited, or `null`.
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+impl Post {
+    pub fn from_row(row: PostRow, extras: &mut PostExtras, state: &AppState) -> Self {
+        let media = extras
+            .media
+            .get(&row.id)
+            .map(|media| media.iter().map(|m| Media::from_model(m, state)).collect())
+            .unwrap_or_default();
+        Self {
+            id: row.id.to_string(),
+            author: UserSummary::new(
+                row.author_id,
+                row.author_username,
+                row.author_display_name,
+                row.author_avatar_key.as_deref(),
+                state,
+            ),
+            content: row.content,
+            tags: extras.tags.remove(&row.id).unwrap_or_default(),
+            media,
+            like_count: row.like_count,
+            comment_count: row.comment_count,
+            liked: extras.liked.as_ref().map(|liked| liked.contains(&row.id)),
+            created_at: row.created_at,
+            edited_at: row.edited_at,
+        }
+    }
+}

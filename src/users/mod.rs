@@ -119,3 +119,31 @@ impl Me {
         }
     }
 }
+
+/// The author shown inside posts and comments.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({"id": "019acbde-2f7a-7c3e-9a53-5d6c3e0b1f42", "username": "alice", "display_name": "Alice Liddell", "avatar_url": null}))]
+pub struct UserSummary {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    /// Absolute URL of the avatar image, or `null`.
+    pub avatar_url: Option<String>,
+}
+
+impl UserSummary {
+    pub fn new(
+        id: Uuid,
+        username: String,
+        display_name: String,
+        avatar_key: Option<&str>,
+        state: &AppState,
+    ) -> Self {
+        Self {
+            id: id.to_string(),
+            username,
+            display_name,
+            avatar_url: avatar_url(state, avatar_key),
+        }
+    }
+}

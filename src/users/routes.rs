@@ -260,8 +260,12 @@ pub async fn delete_me(
         ));
     }
     let transaction = db::begin_write(&state.db).await?;
+    let media_keys = crate::media::store::keys_of_owner(&transaction, account.id).await?;
     store::delete_account(&transaction, account.id).await?;
     transaction.commit().await?;
+    for key in media_keys {
+        crate::media::remove_file(&state, &key).await;
+    }
     if let Some(key) = account.avatar_key {
         crate::media::remove_file(&state, &key).await;
     }

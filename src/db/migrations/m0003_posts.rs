@@ -76,7 +76,10 @@ enum IdempotencyKeys {
     CreatedAt,
 }
 
-fn cascade(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+fn cascade(
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(from.0, from.1)
         .to(to.0, to.1)
@@ -105,12 +108,21 @@ impl MigrationTrait for Migration {
                     .col(text(Posts::Content))
                     .col(timestamp_with_time_zone(Posts::CreatedAt))
                     .col(timestamp_with_time_zone_null(Posts::EditedAt))
-                    .foreign_key(&mut cascade((Posts::Table, Posts::AuthorId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut cascade(
+                        (Posts::Table, Posts::AuthorId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // Author pages and the feed ("posts by any of these authors, newest first").
-        manager.create_index(index("idx_posts_author_id", Posts::Table, &["author_id", "id"])).await?;
+        manager
+            .create_index(index(
+                "idx_posts_author_id",
+                Posts::Table,
+                &["author_id", "id"],
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -122,12 +134,21 @@ impl MigrationTrait for Migration {
                     // Order of first appearance in the post.
                     .col(integer(PostTags::Position))
                     .primary_key(Index::create().col(PostTags::PostId).col(PostTags::Tag))
-                    .foreign_key(&mut cascade((PostTags::Table, PostTags::PostId), (Posts::Table, Posts::Id)))
+                    .foreign_key(&mut cascade(
+                        (PostTags::Table, PostTags::PostId),
+                        (Posts::Table, Posts::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // Posts by tag, newest first, and tag counts.
-        manager.create_index(index("idx_post_tags_tag_post_id", PostTags::Table, &["tag", "post_id"])).await?;
+        manager
+            .create_index(index(
+                "idx_post_tags_tag_post_id",
+                PostTags::Table,
+                &["tag", "post_id"],
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -144,15 +165,31 @@ impl MigrationTrait for Migration {
                     .col(integer(Media::Height))
                     .col(text(Media::Description).default(""))
                     .col(timestamp_with_time_zone(Media::CreatedAt))
-                    .foreign_key(&mut cascade((Media::Table, Media::OwnerId), (Users::Table, Users::Id)))
-                    .foreign_key(&mut cascade((Media::Table, Media::PostId), (Posts::Table, Posts::Id)))
+                    .foreign_key(&mut cascade(
+                        (Media::Table, Media::OwnerId),
+                        (Users::Table, Users::Id),
+                    ))
+                    .foreign_key(&mut cascade(
+                        (Media::Table, Media::PostId),
+                        (Posts::Table, Posts::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("idx_media_post_id", Media::Table, &["post_id", "position"])).await?;
+        manager
+            .create_index(index(
+                "idx_media_post_id",
+                Media::Table,
+                &["post_id", "position"],
+            ))
+            .await?;
         // The clean-up of never-attached uploads walks by age.
-        manager.create_index(index("idx_media_created_at", Media::Table, &["created_at"])).await?;
-        manager.create_index(index("idx_media_owner_id", Media::Table, &["owner_id"])).await?;
+        manager
+            .create_index(index("idx_media_created_at", Media::Table, &["created_at"]))
+            .await?;
+        manager
+            .create_index(index("idx_media_owner_id", Media::Table, &["owner_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -163,18 +200,44 @@ impl MigrationTrait for Migration {
                     .col(uuid(Likes::PostId))
                     .col(uuid(Likes::UserId))
                     .col(timestamp_with_time_zone(Likes::CreatedAt))
-                    .foreign_key(&mut cascade((Likes::Table, Likes::PostId), (Posts::Table, Posts::Id)))
-                    .foreign_key(&mut cascade((Likes::Table, Likes::UserId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut cascade(
+                        (Likes::Table, Likes::PostId),
+                        (Posts::Table, Posts::Id),
+                    ))
+                    .foreign_key(&mut cascade(
+                        (Likes::Table, Likes::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // One like per user and post; also "who liked this post" and like counts.
         manager
-            .create_index(index("idx_likes_post_id_user_id", Likes::Table, &["post_id", "user_id"]).unique().to_owned())
+            .create_index(
+                index(
+                    "idx_likes_post_id_user_id",
+                    Likes::Table,
+                    &["post_id", "user_id"],
+                )
+                .unique()
+                .to_owned(),
+            )
             .await?;
-        manager.create_index(index("idx_likes_post_id_id", Likes::Table, &["post_id", "id"])).await?;
+        manager
+            .create_index(index(
+                "idx_likes_post_id_id",
+                Likes::Table,
+                &["post_id", "id"],
+            ))
+            .await?;
         // "Posts I liked", most recent like first.
-        manager.create_index(index("idx_likes_user_id_id", Likes::Table, &["user_id", "id"])).await?;
+        manager
+            .create_index(index(
+                "idx_likes_user_id_id",
+                Likes::Table,
+                &["user_id", "id"],
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -186,14 +249,32 @@ impl MigrationTrait for Migration {
                     .col(text(Comments::Content))
                     .col(timestamp_with_time_zone(Comments::CreatedAt))
                     .col(timestamp_with_time_zone_null(Comments::EditedAt))
-                    .foreign_key(&mut cascade((Comments::Table, Comments::PostId), (Posts::Table, Posts::Id)))
-                    .foreign_key(&mut cascade((Comments::Table, Comments::AuthorId), (Users::Table, Users::Id)))
+                    .foreign_key(&mut cascade(
+                        (Comments::Table, Comments::PostId),
+                        (Posts::Table, Posts::Id),
+                    ))
+                    .foreign_key(&mut cascade(
+                        (Comments::Table, Comments::AuthorId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         // A post's comments, oldest first, and comment counts.
-        manager.create_index(index("idx_comments_post_id_id", Comments::Table, &["post_id", "id"])).await?;
-        manager.create_index(index("idx_comments_author_id", Comments::Table, &["author_id"])).await?;
+        manager
+            .create_index(index(
+                "idx_comments_post_id_id",
+                Comments::Table,
+                &["post_id", "id"],
+            ))
+            .await?;
+        manager
+            .create_index(index(
+                "idx_comments_author_id",
+                Comments::Table,
+                &["author_id"],
+            ))
+            .await?;
 
         manager
             .create_table(
@@ -205,7 +286,11 @@ impl MigrationTrait for Migration {
                     .col(string_len(IdempotencyKeys::RequestHash, 64))
                     .col(uuid_null(IdempotencyKeys::PostId))
                     .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
-                    .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                    .primary_key(
+                        Index::create()
+                            .col(IdempotencyKeys::UserId)
+                            .col(IdempotencyKeys::Key),
+                    )
                     .foreign_key(&mut cascade(
                         (IdempotencyKeys::Table, IdempotencyKeys::UserId),
                         (Users::Table, Users::Id),
@@ -218,7 +303,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("idx_idempotency_keys_created_at", IdempotencyKeys::Table, &["created_at"]))
+            .create_index(index(
+                "idx_idempotency_keys_created_at",
+                IdempotencyKeys::Table,
+                &["created_at"],
+            ))
             .await?;
 
         // Full-text search on post content: every word of the query must occur as a word.
@@ -231,7 +320,8 @@ impl MigrationTrait for Migration {
                      GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED",
                 )
                 .await?;
-                db.execute_unprepared("CREATE INDEX idx_posts_search ON posts USING gin (search)").await?;
+                db.execute_unprepared("CREATE INDEX idx_posts_search ON posts USING gin (search)")
+                    .await?;
             }
             _ => {
                 for statement in [
@@ -272,7 +362,9 @@ impl MigrationTrait for Migration {
             PostTags::Table.into_iden(),
             Posts::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

@@ -1,0 +1,157 @@
+//! Rules on post and comment values: `Content` (trimmed, 1–500 characters) and the hashtag
+//! parser.
+
+/// Post or comment text: leading and trailing white space trimmed, at most 500 characters
+/// (Unicode scalar values). Empty content is representable because a post with media may
+/// have none; comments require `non_empty`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content(String);
+
+impl Content {
+    pub const MAX_LEN: usize = 500;
+
+    /// Parses content that may be empty (posts with media).
+    pub fn parse_allow_empty(input: &str) -> Result<Self, &'static str> {
+        let trimmed = input.trim();
+        if trimmed.chars().count() > Self::MAX_LEN {
+            return Err("must be at most 500 characters");
+        }
+        if trimmed.contains('\0') {
+            return Err("must not contain NUL characters");
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// Parses content that must have at least one character after trimming.
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let content = Self::parse_allow_empty(input)?;
+        if content.0.is_empty() {
+            return Err("must not be empty");
+        }
+        Ok(content)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// The hashtags of `text`: `#` followed by letters, digits or `_` (Unicode-aware), at the
+/// start of the text or after a non-word character; lower-cased, without `#`, de-duplicated
+/// in order of first appearance.
+pub fn hashtags(text: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    let mut previous: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((index, c)) = chars.next() {
+        let starts_tag = c == '#' && !previous.is_some_and(is_word_char);
+        previous = Some(c);
+        if !starts_tag {
+            continue;
+        }
+        let start = index + c.len_utf8();
+        let mut end = start;
+        while let Some(&(next_index, next)) = chars.peek() {
+            if !is_word_char(next) {
+                break;
+            }
+            end = next_index + next.len_utf8();
+            previous = Some(next);
+            chars.next();
+        }
+        if end > start {
+            let tag = normalize_tag(&text[start..end]);
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+    }
+    tags
+}
+
+/// The stored form of a tag name: lower-cased.
+pub fn normalize_tag(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// A tag name as given in a URL or query (`#` optional): letters, digits and `_` only.
+pub fn parse_tag_name(input: &str) -> Option<String> {
+    let name = input.strip_prefix('#').unwrap_or(input);
+    (!name.is_empty() && name.chars().count() <= 200 && name.chars().all(is_word_char))
+        .then(|| normalize_tag(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_is_trimmed_and_counted_in_characters() {
+        assert_eq!(Content::parse("  hello \n").unwrap().as_str(), "hello");
+        assert!(Content::parse(&"é".repeat(500)).is_ok());
+        assert!(Content::parse(&"é".repeat(501)).is_err());
+        assert!(Content::parse(&format!("  {}  ", "a".repeat(500))).is_ok());
+    }
+
+    #[test]
+    fn empty_content_is_refused_unless_allowed() {
+        assert!(Content::parse("   ").is_err());
+        assert!(Content::parse_allow_empty("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn tags_are_found_at_the_start_and_after_non_word_characters() {
+        assert_eq!(hashtags("#rust is fun"), ["rust"]);
+        assert_eq!(
+            hashtags("I like #rust, (#tokio) and x#not"),
+            ["rust", "tokio"]
+        );
+        assert_eq!(hashtags("email@host#frag a#b"), Vec::<String>::new());
+        assert_eq!(hashtags("##double"), ["double"]);
+    }
+
+    #[test]
+    fn tags_are_unicode_aware() {
+        assert_eq!(
+            hashtags("#café #日本語 #Ünïcode_42"),
+            ["café", "日本語", "ünïcode_42"]
+        );
+        assert_eq!(hashtags("#١٢٣ #tag_"), ["١٢٣", "tag_"]);
+    }
+
+    #[test]
+    fn tags_are_lower_cased_and_deduplicated_in_order_of_first_appearance() {
+        assert_eq!(hashtags("#B #a #b #A #c"), ["b", "a", "c"]);
+    }
+
+    #[test]
+    fn a_lone_hash_is_not_a_tag() {
+        assert_eq!(hashtags("# #! #-x"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn tags_end_at_the_first_non_word_character() {
+        assert_eq!(hashtags("#rust-lang #c++ #end."), ["rust", "c", "end"]);
+    }
+
+    #[test]
+    fn tag_names_in_urls_are_checked() {
+        assert_eq!(parse_tag_name("Rust").as_deref(), Some("rust"));
+        assert_eq!(parse_tag_name("#rust").as_deref(), Some("rust"));
+        assert_eq!(parse_tag_name("no spaces"), None);
+        assert_eq!(parse_tag_name(""), None);
+        assert_eq!(parse_tag_name("#"), None);
+    }
+}

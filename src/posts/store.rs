@@ -1,0 +1,323 @@
+//! Queries on posts. The post-listing query is written once ([`list`]) and serves every
+//! list — feed, tag, author, search, likes — through a [`PostFilter`]; a page of posts is
+//! then completed ([`hydrate`]) with a fixed number of queries whatever its size.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Value,
+};
+use uuid::Uuid;
+
+use super::entity::{like, post, post_tag};
+use crate::db::statement;
+use crate::media::{entity as media, store as media_store};
+use crate::users::entity::user;
+
+/// Which posts a list shows. Filters combine (AND).
+#[derive(Debug, Default, Clone)]
+pub struct PostFilter {
+    /// Posts by this author.
+    pub author: Option<Uuid>,
+    /// Posts carrying this (normalised) tag.
+    pub tag: Option<String>,
+    /// Posts containing every one of these words (full-text).
+    pub words: Option<Vec<String>>,
+    /// The home feed of this user: their own posts and those of everyone they follow.
+    pub feed_of: Option<Uuid>,
+    /// Posts this user liked, ordered by the like (most recent first) instead of the post.
+    pub liked_by: Option<Uuid>,
+}
+
+/// One row of a post list: the post, its author and counts, and the list's sort key.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct PostRow {
+    pub id: Uuid,
+    pub author_id: Uuid,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub like_count: i64,
+    pub comment_count: i64,
+    pub author_username: String,
+    pub author_display_name: String,
+    pub author_avatar_key: Option<String>,
+    /// The key the list is ordered by: the post id, or the like id for "posts I liked".
+    pub sort_key: Uuid,
+}
+
+const SELECT_POSTS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at, \
+     (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = p.id) AS like_count, \
+     (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = p.id) AS comment_count, \
+     u.username AS author_username, u.display_name AS author_display_name, u.avatar_key AS author_avatar_key";
+
+/// One page of posts matching `filter`, newest first (by `sort_key`), after `after`.
+///
+/// Counts are computed in the same statement from the `(post_id, …)` indexes on likes and
+/// comments, so they are exact without counters to keep in step. Each filter is an indexed
+/// lookup: author → `(author_id, id)`, tag → `(tag, post_id)`, words → FTS5 / GIN
+/// `tsvector`, feed → follows `(follower_id, …)` then posts `(author_id, id)`, likes →
+/// `(user_id, id)`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &PostFilter,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<PostRow>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = Vec::new();
+    let mut sql = String::from(SELECT_POSTS);
+    let sort_column = if let Some(user_id) = filter.liked_by {
+        sql.push_str(", lk.id AS sort_key FROM posts p JOIN likes lk ON lk.post_id = p.id AND lk.user_id = ?");
+        values.push(user_id.into());
+        "lk.id"
+    } else {
+        sql.push_str(", p.id AS sort_key FROM posts p");
+        "p.id"
+    };
+    sql.push_str(" JOIN users u ON u.id = p.author_id WHERE 1 = 1");
+    if let Some(author) = filter.author {
+        sql.push_str(" AND p.author_id = ?");
+        values.push(author.into());
+    }
+    if let Some(tag) = &filter.tag {
+        sql.push_str(" AND p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag = ?)");
+        values.push(tag.clone().into());
+    }
+    if let Some(words) = &filter.words {
+        match backend {
+            DbBackend::Postgres => {
+                sql.push_str(" AND p.search @@ plainto_tsquery('simple', ?)");
+                values.push(words.join(" ").into());
+            }
+            _ => {
+                sql.push_str(
+                    " AND p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)",
+                );
+                values.push(fts5_query(words).into());
+            }
+        }
+    }
+    if let Some(viewer) = filter.feed_of {
+        sql.push_str(" AND (p.author_id = ? OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = ?))");
+        values.push(viewer.into());
+        values.push(viewer.into());
+    }
+    if let Some(after) = after {
+        sql.push_str(&format!(" AND {sort_column} < ?"));
+        values.push(after.into());
+    }
+    sql.push_str(&format!(" ORDER BY {sort_column} DESC LIMIT ?"));
+    values.push((limit as i64).into());
+    PostRow::find_by_statement(statement(backend, &sql, values))
+        .all(db)
+        .await
+}
+
+/// An FTS5 query requiring every word, each quoted so that no word is read as an operator.
+fn fts5_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| format!("\"{}\"", word.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The words of a full-text query: runs of letters, digits and `_`, lower-cased.
+pub fn query_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// One post by id, as a list row.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PostRow>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "{SELECT_POSTS}, p.id AS sort_key FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?"
+    );
+    PostRow::find_by_statement(statement(backend, &sql, vec![id.into()]))
+        .one(db)
+        .await
+}
+
+/// The author of a post, if the post exists (for ownership checks).
+pub async fn author_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
+    post::Entity::find_by_id(id)
+        .select_only()
+        .column(post::Column::AuthorId)
+        .into_tuple()
+        .one(db)
+        .await
+}
+
+/// What a page of posts needs beyond its rows, loaded in at most three queries.
+#[derive(Debug, Default)]
+pub struct PostExtras {
+    pub tags: HashMap<Uuid, Vec<String>>,
+    pub media: HashMap<Uuid, Vec<media::Model>>,
+    /// Posts of the page the viewer liked; `None` for anonymous viewers.
+    pub liked: Option<HashSet<Uuid>>,
+}
+
+/// Loads tags, media and the viewer's likes for `post_ids`.
+pub async fn hydrate(
+    db: &impl ConnectionTrait,
+    post_ids: &[Uuid],
+    viewer: Option<Uuid>,
+) -> Result<PostExtras, DbErr> {
+    if post_ids.is_empty() {
+        return Ok(PostExtras {
+            liked: viewer.map(|_| HashSet::new()),
+            ..PostExtras::default()
+        });
+    }
+    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
+    let tag_rows = post_tag::Entity::find()
+        .filter(post_tag::Column::PostId.is_in(post_ids.iter().copied()))
+        .order_by_asc(post_tag::Column::PostId)
+        .order_by_asc(post_tag::Column::Position)
+        .all(db)
+        .await?;
+    for row in tag_rows {
+        tags.entry(row.post_id).or_default().push(row.tag);
+    }
+    let media = media_store::for_posts(db, post_ids).await?;
+    let liked = match viewer {
+        None => None,
+        Some(viewer) => {
+            let ids: Vec<Uuid> = like::Entity::find()
+                .select_only()
+                .column(like::Column::PostId)
+                .filter(like::Column::UserId.eq(viewer))
+                .filter(like::Column::PostId.is_in(post_ids.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            Some(ids.into_iter().collect())
+        }
+    };
+    Ok(PostExtras { tags, media, liked })
+}
+
+/// A new post's fields.
+pub struct NewPost {
+    pub id: Uuid,
+    pub author_id: Uuid,
+    pub content: String,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a post with its tags and counts it on the author. Call inside a transaction.
+pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<(), DbErr> {
+    post::Entity::insert(post::ActiveModel {
+        id: Set(new.id),
+        author_id: Set(new.author_id),
+        content: Set(new.content),
+        created_at: Set(new.created_at),
+        edited_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    insert_tags(db, new.id, &new.tags).await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PostsCount,
+            Expr::col(user::Column::PostsCount).add(1),
+        )
+        .filter(user::Column::Id.eq(new.author_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn insert_tags(
+    db: &impl ConnectionTrait,
+    post_id: Uuid,
+    tags: &[String],
+) -> Result<(), DbErr> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    post_tag::Entity::insert_many(tags.iter().enumerate().map(|(position, tag)| {
+        post_tag::ActiveModel {
+            post_id: Set(post_id),
+            tag: Set(tag.clone()),
+            position: Set(position as i32),
+        }
+    }))
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a post's content and tags and marks it edited. Call inside a transaction.
+pub async fn update_content(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    content: String,
+    tags: &[String],
+    edited_at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    post::Entity::update_many()
+        .col_expr(post::Column::Content, Expr::value(content))
+        .col_expr(post::Column::EditedAt, Expr::value(Some(edited_at)))
+        .filter(post::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    post_tag::Entity::delete_many()
+        .filter(post_tag::Column::PostId.eq(id))
+        .exec(db)
+        .await?;
+    insert_tags(db, id, tags).await
+}
+
+/// Deletes a post (its tags, likes, comments and media rows go with it by foreign key)
+/// and uncounts it on the author. Returns whether it existed. Call inside a transaction.
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid, author_id: Uuid) -> Result<bool, DbErr> {
+    let deleted = post::Entity::delete_by_id(id).exec(db).await?.rows_affected;
+    if deleted == 1 {
+        user::Entity::update_many()
+            .col_expr(
+                user::Column::PostsCount,
+                Expr::col(user::Column::PostsCount).sub(1),
+            )
+            .filter(user::Column::Id.eq(author_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(deleted == 1)
+}
+
+/// Number of posts carrying `tag`.
+pub async fn tag_post_count(db: &impl ConnectionTrait, tag: &str) -> Result<i64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    Ok(post_tag::Entity::find()
+        .filter(post_tag::Column::Tag.eq(tag))
+        .count(db)
+        .await? as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_words_split_on_non_word_characters() {
+        assert_eq!(
+            query_words("Hello, wörld! rust_lang"),
+            ["hello", "wörld", "rust_lang"]
+        );
+        assert!(query_words("!!! ...").is_empty());
+    }
+
+    #[test]
+    fn fts5_queries_quote_every_word() {
+        assert_eq!(fts5_query(&["a".into(), "or".into()]), "\"a\" \"or\"");
+    }
+}
