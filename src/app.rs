@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -24,6 +26,9 @@ use crate::error::{problem_json_fallback, route_not_found};
 use crate::media::storage::MediaStore;
 use crate::{auth, db, docs, media, ops, posts, telemetry, users};
 
+/// Statements slower than this are logged as warnings.
+const SLOW_STATEMENT: Duration = Duration::from_millis(250);
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -35,17 +40,30 @@ pub struct AppState {
     /// Bounds concurrent image decoding to the number of cores (each can hold a large
     /// decoded image in memory).
     pub image_permits: Arc<Semaphore>,
+    /// SQL statements executed through the pool since start (diagnostics, and the tests
+    /// that prove a page costs a fixed number of queries).
+    pub sql_statements: Arc<AtomicU64>,
 }
 
 impl AppState {
     /// Connects to the database (without migrating) and prepares the shared services.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = db::connect(&config).await?;
+        let mut db = db::connect(&config).await?;
+        let sql_statements = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&sql_statements);
+        db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if info.elapsed >= SLOW_STATEMENT {
+                // The SQL text only: bound values (which may be personal data) stay out of logs.
+                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
+            }
+        });
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         Ok(Self {
             passwords: PasswordHasher::new(config.password_hash)?,
             media: MediaStore::local(config.media_dir.clone()),
             image_permits: Arc::new(Semaphore::new(cores)),
+            sql_statements,
             db,
             config: Arc::new(config),
             clock,

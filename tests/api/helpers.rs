@@ -44,6 +44,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The application's clock; move it with `advance`.
     pub clock: Arc<ManualClock>,
+    /// The running application's state (database, statement counter, …).
+    pub state: roost::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -144,6 +146,7 @@ impl TestApp {
             .await
             .expect("application starts");
         let address = format!("http://{}", application.local_addr().unwrap());
+        let state = application.state().clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             application
@@ -160,6 +163,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             clock,
+            state,
             shutdown: Some(shutdown),
             server: Some(server),
             _sqlite_dir: None,

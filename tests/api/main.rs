@@ -10,4 +10,5 @@ mod docs;
 mod errors;
 mod follows;
 mod ops;
+mod queries;
 mod users;

@@ -1,0 +1,117 @@
+//! No N+1: a page of a list costs a fixed number of SQL statements, whatever its size.
+
+use std::sync::atomic::Ordering;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::helpers::TestApp;
+
+/// Statements the server executes while answering `GET path`.
+async fn statements_for(app: &TestApp, path: &str, token: Option<&str>) -> (u64, Value) {
+    let before = app.state.sql_statements.load(Ordering::SeqCst);
+    let response = app.get(path, token).await;
+    let after = app.state.sql_statements.load(Ordering::SeqCst);
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    (after - before, response.json().await.unwrap())
+}
+
+async fn post(app: &TestApp, token: &str, content: &str) {
+    let response = app
+        .post_json("/api/v1/posts", &json!({"content": content}), Some(token))
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
+    let alice = app.user("alice").await;
+    let mut authors = Vec::new();
+    for name in ["bob", "carol", "dave"] {
+        let token = app.user(name).await;
+        let response = app
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/me/following/{name}"),
+                Some(&alice),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        authors.push(token);
+    }
+    authors.push(alice.clone());
+    for round in 0..6 {
+        for (index, token) in authors.iter().enumerate() {
+            post(
+                &app,
+                token,
+                &format!("round {round} by {index} #tag{index} #common words here"),
+            )
+            .await;
+        }
+    }
+
+    for path in [
+        "/api/v1/feed",
+        "/api/v1/posts",
+        "/api/v1/tags/common/posts",
+        "/api/v1/me/posts",
+        "/api/v1/posts?q=words",
+    ] {
+        let (small, small_page) =
+            statements_for(&app, &format!("{path}{}limit=1", sep(path)), Some(&alice)).await;
+        let (large, large_page) =
+            statements_for(&app, &format!("{path}{}limit=20", sep(path)), Some(&alice)).await;
+        assert_eq!(small_page["items"].as_array().unwrap().len(), 1, "{path}");
+        assert!(large_page["items"].as_array().unwrap().len() > 1, "{path}");
+        assert_eq!(
+            small, large,
+            "{path}: a bigger page must not cost more statements"
+        );
+        // Token check, the list, then tags, media and the viewer's likes.
+        assert!(large <= 5, "{path}: {large} statements");
+    }
+    // Anonymous readers skip the token check and the likes lookup.
+    let (anonymous, _) = statements_for(&app, "/api/v1/posts?limit=20", None).await;
+    assert!(anonymous <= 3, "{anonymous} statements");
+}
+
+async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
+    let alice = app.user("alice").await;
+    for name in ["bob", "carol", "dave", "erin", "frank"] {
+        app.user(name).await;
+        let response = app
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/me/following/{name}"),
+                Some(&alice),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    }
+    for path in [
+        "/api/v1/users",
+        "/api/v1/me/following",
+        "/api/v1/users/alice/following",
+        "/api/v1/users?q=a",
+    ] {
+        let (small, _) =
+            statements_for(&app, &format!("{path}{}limit=1", sep(path)), Some(&alice)).await;
+        let (large, _) =
+            statements_for(&app, &format!("{path}{}limit=20", sep(path)), Some(&alice)).await;
+        assert_eq!(small, large, "{path}");
+    }
+}
+
+fn sep(path: &str) -> &'static str {
+    if path.contains('?') { "&" } else { "?" }
+}
+
+both_databases!(
+    a_page_of_posts_costs_the_same_whatever_its_size,
+    a_page_of_users_costs_the_same_whatever_its_size,
+);
