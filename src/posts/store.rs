@@ -70,22 +70,33 @@ pub async fn list(
     let backend = db.get_database_backend();
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(SELECT_POSTS);
+    // The list is driven by the table whose index yields rows already in list order, so
+    // a page reads `limit` index entries instead of sorting every match.
     let sort_column = if let Some(user_id) = filter.liked_by {
-        sql.push_str(", lk.id AS sort_key FROM posts p JOIN likes lk ON lk.post_id = p.id AND lk.user_id = ?");
+        sql.push_str(", lk.id AS sort_key FROM likes lk JOIN posts p ON p.id = lk.post_id");
+        sql.push_str(" JOIN users u ON u.id = p.author_id WHERE lk.user_id = ?");
         values.push(user_id.into());
         "lk.id"
+    } else if let Some(tag) = &filter.tag {
+        sql.push_str(
+            ", pt.post_id AS sort_key FROM post_tags pt JOIN posts p ON p.id = pt.post_id",
+        );
+        sql.push_str(" JOIN users u ON u.id = p.author_id WHERE pt.tag = ?");
+        values.push(tag.clone().into());
+        "pt.post_id"
     } else {
-        sql.push_str(", p.id AS sort_key FROM posts p");
+        sql.push_str(
+            ", p.id AS sort_key FROM posts p JOIN users u ON u.id = p.author_id WHERE 1 = 1",
+        );
         "p.id"
     };
-    sql.push_str(" JOIN users u ON u.id = p.author_id WHERE 1 = 1");
+    if let (Some(tag), Some(_)) = (&filter.tag, filter.liked_by) {
+        sql.push_str(" AND p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag = ?)");
+        values.push(tag.clone().into());
+    }
     if let Some(author) = filter.author {
         sql.push_str(" AND p.author_id = ?");
         values.push(author.into());
-    }
-    if let Some(tag) = &filter.tag {
-        sql.push_str(" AND p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag = ?)");
-        values.push(tag.clone().into());
     }
     if let Some(words) = &filter.words {
         match backend {
@@ -102,7 +113,11 @@ pub async fn list(
         }
     }
     if let Some(viewer) = filter.feed_of {
-        sql.push_str(" AND (p.author_id = ? OR p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = ?))");
+        // One IN list (followees plus yourself) lets each author's `(author_id, id)` range be
+        // read from the cursor down, rather than an OR that defeats the index.
+        sql.push_str(
+            " AND p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = ? UNION ALL SELECT ?)",
+        );
         values.push(viewer.into());
         values.push(viewer.into());
     }
