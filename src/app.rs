@@ -78,7 +78,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(auth::routes::router())
         .merge(users::routes::router())
         .merge(users::avatar::router())
-        .merge(posts::routes::router());
+        .merge(media::upload_routes::router())
+        .merge(posts::routes::router())
+        .merge(posts::likes::router())
+        .merge(posts::comments::router());
     OpenApiRouter::with_openapi(docs::base())
         .nest("/api/v1", v1)
         .merge(media::routes::router())
@@ -145,12 +148,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight
-    /// requests to finish.
+    /// requests to finish. The media clean-up runs alongside for as long as the server does.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "serving");
+        let cleanup = media::cleanup::CleanupTask::spawn(self.state.clone());
         let result = axum::serve(
             self.listener,
             self.router
@@ -158,6 +162,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        cleanup.stop().await;
         self.state.db.close_by_ref().await.ok();
         result
     }

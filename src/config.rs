@@ -32,6 +32,8 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Largest accepted image upload, in bytes.
     pub max_image_bytes: usize,
+    /// How often never-attached uploads (and expired idempotency keys) are cleaned up.
+    pub media_cleanup_interval: Duration,
 }
 
 /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).
@@ -69,6 +71,7 @@ pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
+pub const DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS: u64 = 60 * 60;
 
 impl Config {
     /// Reads the process environment, after loading `.env` if one exists.
@@ -194,6 +197,12 @@ impl Config {
             )? as u32,
             max_image_bytes: number(&get, "ROOST_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1024)?
                 as usize,
+            media_cleanup_interval: Duration::from_secs(number(
+                &get,
+                "ROOST_MEDIA_CLEANUP_INTERVAL_SECS",
+                DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS,
+                1,
+            )?),
         })
     }
 }
@@ -247,6 +256,7 @@ mod tests {
         assert_eq!(config.login_failure_window, Duration::from_secs(900));
         assert_eq!(config.password_hash, PasswordHashConfig::default());
         assert_eq!(config.max_image_bytes, 10 * 1024 * 1024);
+        assert_eq!(config.media_cleanup_interval, Duration::from_secs(3600));
     }
 
     #[test]

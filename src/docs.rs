@@ -240,7 +240,7 @@ pub mod examples {
             413,
             "Payload Too Large",
             "payload_too_large",
-            "The file is over the 10485760-byte limit.",
+            "The file is larger than the 10 MiB upload limit.",
         )
     }
 
@@ -435,6 +435,39 @@ pub mod examples {
             "Too Many Requests",
             "too_many_failed_logins",
             "Too many failed logins for this email address; try again in 840 seconds.",
+        )
+    }
+
+    pub fn comment() -> Value {
+        json!({
+            "id": "019acc05-7c21-7f3e-a4d8-1b9e6c2f0a53",
+            "post_id": "019acc02-0a4d-7e61-9c3b-55e0f2d8a917",
+            "author": {"id": "019acbe0-8d12-7b41-b7c4-0f3e2a9d5c11", "username": "bob",
+                "display_name": "Bob Builder",
+                "avatar_url": "http://127.0.0.1:8080/media/5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg"},
+            "content": "What a heron! Which river is this?",
+            "created_at": "2026-11-28T21:05:37.402219Z",
+            "edited_at": null
+        })
+    }
+
+    pub fn comment_edited() -> Value {
+        let mut comment = comment();
+        comment["content"] = json!("What a heron! Which river is this? (the Avon?)");
+        comment["edited_at"] = json!("2026-11-28T21:09:12.907315Z");
+        comment
+    }
+
+    pub fn comment_page() -> Value {
+        json!({"items": [comment()], "next_cursor": "MXwwMTlhY2MwNS03YzIxLTdmM2UtYTRkOC0xYjllNmMyZjBhNTM"})
+    }
+
+    pub fn comment_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "There is no comment with this id.",
         )
     }
 }

@@ -161,6 +161,55 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> 
     Statement::from_sql_and_values(backend, rendered, values)
 }
 
+/// How many times a transaction that lost a deadlock is run again.
+const DEADLOCK_RETRIES: u32 = 3;
+
+/// Whether PostgreSQL aborted the transaction to break a deadlock or a serialization
+/// conflict: running it again is the documented remedy.
+pub fn is_retryable(error: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(inner))
+    | DbErr::Query(RuntimeErr::SqlxError(inner))
+    | DbErr::Conn(RuntimeErr::SqlxError(inner))) = error
+    else {
+        return false;
+    };
+    inner
+        .as_database_error()
+        .and_then(|db_error| db_error.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+/// Runs `work` as one write transaction, committing on success and running it again (a
+/// few times) when the database aborted it to break a deadlock.
+pub async fn write_transaction<T, F>(db: &DatabaseConnection, mut work: F) -> Result<T, DbErr>
+where
+    F: for<'t> FnMut(
+        &'t DatabaseTransaction,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<T, DbErr>> + Send + 't>,
+    >,
+{
+    let mut attempt = 0;
+    loop {
+        let transaction = begin_write(db).await?;
+        let result = match work(&transaction).await {
+            Ok(value) => transaction.commit().await.map(|()| value),
+            Err(error) => {
+                transaction.rollback().await.ok();
+                Err(error)
+            }
+        };
+        match result {
+            Err(error) if attempt < DEADLOCK_RETRIES && is_retryable(&error) => {
+                attempt += 1;
+                tracing::debug!(attempt, "transaction lost a deadlock; running it again");
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Answers whether the database responds to a trivial query.
 pub async fn ping(db: &DatabaseConnection) -> bool {
     db.ping().await.is_ok()

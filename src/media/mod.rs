@@ -1,12 +1,14 @@
 //! Image uploads and their storage: reading multipart uploads, the decode/check/re-encode
 //! pipeline (metadata stripped, avatars and previews), and the key-addressed media store.
 
+pub mod cleanup;
 pub mod entity;
 pub mod pipeline;
 pub mod routes;
 pub mod storage;
 pub mod store;
 pub mod upload;
+pub mod upload_routes;
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};

@@ -81,6 +81,21 @@ pub fn hashtags(text: &str) -> Vec<String> {
     tags
 }
 
+/// The words of `text` for full-text search: runs of letters, digits and `_`, case-folded.
+/// Posts and queries are both split by this one function, so "example.com" in a post is
+/// found by `example` and by `example.com` on either database.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !is_word_char(c))
+        .filter(|word| !word.is_empty())
+        .map(crate::users::domain::fold_case)
+        .collect()
+}
+
+/// What full-text search indexes for a post: its words, space-separated.
+pub fn search_text(content: &str) -> String {
+    words(content).join(" ")
+}
+
 /// The stored form of a tag name: lower-cased.
 pub fn normalize_tag(name: &str) -> String {
     name.to_lowercase()
@@ -89,7 +104,7 @@ pub fn normalize_tag(name: &str) -> String {
 /// A tag name as given in a URL or query (`#` optional): letters, digits and `_` only.
 pub fn parse_tag_name(input: &str) -> Option<String> {
     let name = input.strip_prefix('#').unwrap_or(input);
-    (!name.is_empty() && name.chars().count() <= 200 && name.chars().all(is_word_char))
+    (!name.is_empty() && name.chars().count() <= Content::MAX_LEN && name.chars().all(is_word_char))
         .then(|| normalize_tag(name))
 }
 
@@ -144,6 +159,13 @@ mod tests {
     #[test]
     fn tags_end_at_the_first_non_word_character() {
         assert_eq!(hashtags("#rust-lang #c++ #end."), ["rust", "c", "end"]);
+    }
+
+    #[test]
+    fn search_words_split_on_punctuation_and_fold_case() {
+        assert_eq!(words("Docs at example.com, 3.14!"), ["docs", "at", "example", "com", "3", "14"]);
+        assert_eq!(search_text("ΣΊΣΥΦΟΣ rust_lang"), "σίσυφοσ rust_lang");
+        assert!(words("!!! ...").is_empty());
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub mod post {
         pub id: Uuid,
         pub author_id: Uuid,
         pub content: String,
+        /// The content's case-folded words, space-separated (what full-text search indexes).
+        pub search_text: String,
         pub created_at: DateTimeUtc,
         pub edited_at: Option<DateTimeUtc>,
     }

@@ -1,9 +1,11 @@
 //! Posts and everything hanging off them: hashtags, the post lists (feed, tag, author,
 //! search, likes), likes and comments.
 
+pub mod comments;
 pub mod domain;
 pub mod entity;
 pub mod idempotency;
+pub mod likes;
 pub mod routes;
 pub mod store;
 

@@ -293,6 +293,8 @@ pub async fn list_posts(
     AppQuery(query): AppQuery<PostsQuery>,
     page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
+    // Checked up front, so a bad cursor is a 400 even when the answer is known to be empty.
+    page.after_id()?;
     let mut filter = PostFilter::default();
     if let Some(tag) = &query.tag {
         filter.tag = Some(parse_tag_name(tag).ok_or_else(|| {

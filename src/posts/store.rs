@@ -141,12 +141,9 @@ fn fts5_query(words: &[String]) -> String {
         .join(" ")
 }
 
-/// The words of a full-text query: runs of letters, digits and `_`, lower-cased.
+/// The words of a full-text query, split and folded exactly as post content is.
 pub fn query_words(q: &str) -> Vec<String> {
-    q.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect()
+    super::domain::words(q)
 }
 
 /// One post by id, as a list row.
@@ -233,6 +230,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<(), DbErr
     post::Entity::insert(post::ActiveModel {
         id: Set(new.id),
         author_id: Set(new.author_id),
+        search_text: Set(super::domain::search_text(&new.content)),
         content: Set(new.content),
         created_at: Set(new.created_at),
         edited_at: Set(None),
@@ -280,6 +278,7 @@ pub async fn update_content(
     edited_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     post::Entity::update_many()
+        .col_expr(post::Column::SearchText, Expr::value(super::domain::search_text(&content)))
         .col_expr(post::Column::Content, Expr::value(content))
         .col_expr(post::Column::EditedAt, Expr::value(Some(edited_at)))
         .filter(post::Column::Id.eq(id))

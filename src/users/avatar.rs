@@ -1,7 +1,7 @@
 //! Avatars: `PUT /me/avatar` (upload, square-crop to 400×400, re-encode without metadata)
 //! and `DELETE /me/avatar`. Replacing or deleting an avatar removes the old file.
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
 use sea_orm::{EntityTrait, QuerySelect};
 use serde::Deserialize;
@@ -20,7 +20,11 @@ use crate::extract::AppJson;
 use crate::media::{self, pipeline, upload};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(put_avatar, delete_avatar))
+    // The JSON body limit must not cut uploads short: `media::multipart` applies the
+    // image limit to the streamed body instead.
+    OpenApiRouter::new()
+        .routes(routes!(put_avatar, delete_avatar))
+        .layer(DefaultBodyLimit::disable())
 }
 
 /// Body of `PUT /me/avatar`.

@@ -259,10 +259,15 @@ pub async fn delete_me(
             "The password is wrong.",
         ));
     }
-    let transaction = db::begin_write(&state.db).await?;
-    let media_keys = crate::media::store::keys_of_owner(&transaction, account.id).await?;
-    store::delete_account(&transaction, account.id).await?;
-    transaction.commit().await?;
+    let id = account.id;
+    let media_keys = db::write_transaction(&state.db, |transaction| {
+        Box::pin(async move {
+            let keys = crate::media::store::keys_of_owner(transaction, id).await?;
+            store::delete_account(transaction, id).await?;
+            Ok(keys)
+        })
+    })
+    .await?;
     for key in media_keys {
         crate::media::remove_file(&state, &key).await;
     }
@@ -426,18 +431,19 @@ pub async fn follow_user(
             detail: "You cannot follow yourself.".into(),
         });
     }
-    let transaction = db::begin_write(&state.db).await?;
-    store::follow(&transaction, user.user_id, target.id, state.clock.now())
-        .await
-        .map_err(|error| {
-            // One of the two accounts was deleted after it was looked up.
-            if is_foreign_key_violation(&error) {
-                AppError::not_found(format!("There is no user named {username:?}."))
-            } else {
-                error.into()
-            }
-        })?;
-    transaction.commit().await?;
+    let (follower, followee, now) = (user.user_id, target.id, state.clock.now());
+    db::write_transaction(&state.db, |transaction| {
+        Box::pin(async move { store::follow(transaction, follower, followee, now).await })
+    })
+    .await
+    .map_err(|error| {
+        // One of the two accounts was deleted after it was looked up.
+        if is_foreign_key_violation(&error) {
+            AppError::not_found(format!("There is no user named {username:?}."))
+        } else {
+            error.into()
+        }
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -465,9 +471,11 @@ pub async fn unfollow_user(
     Path(username): Path<String>,
 ) -> Result<StatusCode, AppError> {
     let target = find_user(&state, &username).await?;
-    let transaction = db::begin_write(&state.db).await?;
-    store::unfollow(&transaction, user.user_id, target.id).await?;
-    transaction.commit().await?;
+    let (follower, followee) = (user.user_id, target.id);
+    db::write_transaction(&state.db, |transaction| {
+        Box::pin(async move { store::unfollow(transaction, follower, followee).await })
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

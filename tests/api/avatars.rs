@@ -272,6 +272,27 @@ async fn avatar_uploads_need_multipart_a_file_and_a_token(app: TestApp) {
     assert_problem(response, 401, "unauthorized").await;
 }
 
+async fn avatars_over_the_json_body_limit_are_accepted(app: TestApp) {
+    let token = app.user("alice").await;
+    let noisy = image::RgbImage::from_fn(800, 800, |x, y| {
+        let v = x
+            .wrapping_mul(2_654_435_761)
+            .wrapping_add(y.wrapping_mul(40_503)) as u8;
+        image::Rgb([v, v.rotate_left(3), v ^ 0x5a])
+    });
+    let mut bytes = Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(noisy)
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .unwrap();
+    let bytes = bytes.into_inner();
+    assert!(
+        bytes.len() > 1024 * 1024,
+        "the upload is over the 1 MiB JSON limit"
+    );
+    let response = put_avatar(&app, &token, bytes, "big.png", "image/png").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 async fn media_keys_cannot_reach_other_files(app: TestApp) {
     for key in [
         "..%2F..%2FCargo.toml",
@@ -296,6 +317,7 @@ both_databases!(
     hostile_uploads_are_refused_and_change_nothing,
     avatar_uploads_need_multipart_a_file_and_a_token,
     media_keys_cannot_reach_other_files,
+    avatars_over_the_json_body_limit_are_accepted,
 );
 
 async fn oversized_uploads_are_413(app: TestApp) {

@@ -37,6 +37,7 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/comments/{id}"),
     ("patch", "/api/v1/comments/{id}"),
     ("delete", "/api/v1/comments/{id}"),
+    ("post", "/api/v1/media"),
     ("get", "/media/{key}"),
     ("post", "/api/v1/posts"),
     ("get", "/api/v1/posts"),

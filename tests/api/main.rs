@@ -6,9 +6,15 @@ mod helpers;
 
 mod auth;
 mod avatars;
+mod comments;
 mod docs;
 mod errors;
+mod feed;
 mod follows;
+mod likes;
+mod media;
 mod ops;
+mod posts;
 mod queries;
+mod tags;
 mod users;

@@ -19,6 +19,7 @@ enum Posts {
     Id,
     AuthorId,
     Content,
+    SearchText,
     CreatedAt,
     EditedAt,
 }
@@ -106,6 +107,9 @@ impl MigrationTrait for Migration {
                     .col(pk_uuid(Posts::Id))
                     .col(uuid(Posts::AuthorId))
                     .col(text(Posts::Content))
+                    // The content's words, case-folded and space-separated: what full-text
+                    // search indexes, so both backends split words exactly as the query is split.
+                    .col(text(Posts::SearchText).default(""))
                     .col(timestamp_with_time_zone(Posts::CreatedAt))
                     .col(timestamp_with_time_zone_null(Posts::EditedAt))
                     .foreign_key(&mut cascade(
@@ -130,7 +134,7 @@ impl MigrationTrait for Migration {
                     .table(PostTags::Table)
                     .col(uuid(PostTags::PostId))
                     // Lower-cased, without `#`.
-                    .col(string_len(PostTags::Tag, 200))
+                    .col(text(PostTags::Tag))
                     // Order of first appearance in the post.
                     .col(integer(PostTags::Position))
                     .primary_key(Index::create().col(PostTags::PostId).col(PostTags::Tag))
@@ -317,7 +321,7 @@ impl MigrationTrait for Migration {
                 // The `simple` configuration lower-cases words without stemming them.
                 db.execute_unprepared(
                     "ALTER TABLE posts ADD COLUMN search tsvector \
-                     GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED",
+                     GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
                 )
                 .await?;
                 db.execute_unprepared("CREATE INDEX idx_posts_search ON posts USING gin (search)")
@@ -325,15 +329,15 @@ impl MigrationTrait for Migration {
             }
             _ => {
                 for statement in [
-                    "CREATE VIRTUAL TABLE posts_fts USING fts5(content, content='posts', \
+                    "CREATE VIRTUAL TABLE posts_fts USING fts5(search_text, content='posts', \
                      tokenize='unicode61 remove_diacritics 0')",
                     "CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts BEGIN \
-                     INSERT INTO posts_fts(rowid, content) VALUES (new.rowid, new.content); END",
+                     INSERT INTO posts_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END",
                     "CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts BEGIN \
-                     INSERT INTO posts_fts(posts_fts, rowid, content) VALUES ('delete', old.rowid, old.content); END",
-                    "CREATE TRIGGER posts_fts_update AFTER UPDATE OF content ON posts BEGIN \
-                     INSERT INTO posts_fts(posts_fts, rowid, content) VALUES ('delete', old.rowid, old.content); \
-                     INSERT INTO posts_fts(rowid, content) VALUES (new.rowid, new.content); END",
+                     INSERT INTO posts_fts(posts_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); END",
+                    "CREATE TRIGGER posts_fts_update AFTER UPDATE OF search_text ON posts BEGIN \
+                     INSERT INTO posts_fts(posts_fts, rowid, search_text) VALUES ('delete', old.rowid, old.search_text); \
+                     INSERT INTO posts_fts(rowid, search_text) VALUES (new.rowid, new.search_text); END",
                 ] {
                     db.execute_unprepared(statement).await?;
                 }

@@ -1,0 +1,647 @@
+//! Media: uploading images, attaching them to posts, deleting them with their post or
+//! account, and the clean-up of uploads never attached.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::both_databases;
+use crate::helpers::{PASSWORD, TestApp, assert_problem, error_fields};
+
+const HOUR: Duration = Duration::from_secs(60 * 60);
+
+/// A `width`×`height` image encoded as `format`.
+fn image_bytes(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+    });
+    encode(image::DynamicImage::ImageRgb8(image), format)
+}
+
+fn encode(image: image::DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut bytes = Cursor::new(Vec::new());
+    image.write_to(&mut bytes, format).unwrap();
+    bytes.into_inner()
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    image_bytes(width, height, image::ImageFormat::Png)
+}
+
+/// A PNG of noise, which does not compress: about `3 * side²` bytes.
+fn noisy_png(side: u32) -> Vec<u8> {
+    let noise = image::RgbImage::from_fn(side, side, |x, y| {
+        // SplitMix64's finaliser: no pattern a PNG filter could exploit.
+        let mut v = (u64::from(y) << 32 | u64::from(x)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        v = (v ^ (v >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        v = (v ^ (v >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        v ^= v >> 31;
+        let [a, b, c, ..] = v.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    encode(
+        image::DynamicImage::ImageRgb8(noise),
+        image::ImageFormat::Png,
+    )
+}
+
+/// A JPEG carrying an Exif segment with GPS coordinates and a camera comment.
+fn jpeg_with_gps(width: u32, height: u32) -> Vec<u8> {
+    let jpeg = image_bytes(width, height, image::ImageFormat::Jpeg);
+    let mut payload = b"Exif\0\0MM\0*\0\0\0\x08".to_vec();
+    payload.extend_from_slice(b"GPSLatitude 51.5007N GPSLongitude 0.1246W SecretCamera");
+    let length = (payload.len() + 2) as u16;
+    let mut spliced = jpeg[..2].to_vec(); // SOI
+    spliced.extend_from_slice(&[0xFF, 0xE1]);
+    spliced.extend_from_slice(&length.to_be_bytes());
+    spliced.extend_from_slice(&payload);
+    spliced.extend_from_slice(&jpeg[2..]);
+    spliced
+}
+
+/// A valid 1×1 PNG whose header claims `width`×`height` (a decompression bomb's shape).
+fn png_claiming(width: u32, height: u32) -> Vec<u8> {
+    let mut png = png(1, 1);
+    // IHDR data starts after the 8-byte signature, 4-byte length and 4-byte type.
+    png[16..20].copy_from_slice(&width.to_be_bytes());
+    png[20..24].copy_from_slice(&height.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+fn file_part(bytes: Vec<u8>, file_name: &str, mime: &str) -> Part {
+    Part::bytes(bytes)
+        .file_name(file_name.to_owned())
+        .mime_str(mime)
+        .unwrap()
+}
+
+/// `POST /api/v1/media` with `form`.
+async fn upload_form(app: &TestApp, token: Option<&str>, form: Form) -> reqwest::Response {
+    app.request(Method::POST, "/api/v1/media", token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `POST /api/v1/media` with just a `file`.
+async fn upload_file(app: &TestApp, token: &str, bytes: Vec<u8>) -> reqwest::Response {
+    let form = Form::new().part("file", file_part(bytes, "photo.png", "image/png"));
+    upload_form(app, Some(token), form).await
+}
+
+/// Uploads a small PNG and returns the Media object.
+async fn upload(app: &TestApp, token: &str) -> Value {
+    let response = upload_file(app, token, png(40, 30)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+fn id_of(value: &Value) -> &str {
+    value["id"].as_str().expect("id")
+}
+
+/// Fetches an absolute media URL from the test server.
+async fn fetch(app: &TestApp, url: &Value) -> reqwest::Response {
+    let url = url.as_str().expect("a URL");
+    assert!(
+        url.starts_with(&format!("{}/", app.address)),
+        "{url} is absolute on this server"
+    );
+    app.client.get(url).send().await.unwrap()
+}
+
+/// Asserts both files of a Media object are served (`true`) or gone (`false`).
+async fn assert_files(app: &TestApp, media: &Value, served: bool) {
+    let expected = if served {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    for field in ["url", "preview_url"] {
+        assert_eq!(
+            fetch(app, &media[field]).await.status(),
+            expected,
+            "{field} of {media}"
+        );
+    }
+}
+
+async fn create_post(
+    app: &TestApp,
+    token: &str,
+    content: &str,
+    media_ids: &[&str],
+) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/posts",
+        &json!({"content": content, "media_ids": media_ids}),
+        Some(token),
+    )
+    .await
+}
+
+/// Creates a post with `media_ids` and returns it.
+async fn post_with(app: &TestApp, token: &str, media_ids: &[&str]) -> Value {
+    let response = create_post(app, token, "With pictures", media_ids).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+/// Asserts a post with these `media_ids` is refused as a `media_ids` validation failure.
+async fn assert_not_attachable(app: &TestApp, token: &str, media_ids: &[&str]) {
+    let response = create_post(app, token, "nope", media_ids).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(error_fields(&problem), vec!["media_ids"], "{problem}");
+}
+
+async fn uploading_stores_a_full_image_and_a_preview(app: TestApp) {
+    let token = app.user("alice").await;
+    let response = upload_file(&app, &token, png(1000, 500)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let media: Value = response.json().await.unwrap();
+
+    assert_eq!(media["type"], "image");
+    assert_eq!(media["width"], 1000);
+    assert_eq!(media["height"], 500);
+    assert_eq!(media["description"], "");
+    assert!(uuid::Uuid::parse_str(id_of(&media)).is_ok(), "{media}");
+    assert_eq!(media["url"], location.as_str());
+    assert_ne!(media["url"], media["preview_url"]);
+
+    for (field, size) in [("url", (1000, 500)), ("preview_url", (400, 200))] {
+        let file = fetch(&app, &media[field]).await;
+        assert_eq!(file.status(), StatusCode::OK, "{field}");
+        let content_type = file.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            ["image/jpeg", "image/png"].contains(&content_type.as_str()),
+            "{field}: {content_type}"
+        );
+        assert_eq!(
+            file.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let bytes = file.bytes().await.unwrap();
+        let format = image::guess_format(&bytes).unwrap();
+        assert_eq!(format.to_mime_type(), content_type, "{field}");
+        let decoded = image::load_from_memory(&bytes).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), size, "{field}");
+    }
+
+    // Tall images are scaled by their height; small ones are never enlarged.
+    let tall: Value = upload_file(&app, &token, png(300, 1200))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let preview = fetch(&app, &tall["preview_url"])
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let preview = image::load_from_memory(&preview).unwrap();
+    assert_eq!((preview.width(), preview.height()), (100, 400));
+    let small: Value = upload_file(&app, &token, png(40, 30))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let preview = fetch(&app, &small["preview_url"])
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let preview = image::load_from_memory(&preview).unwrap();
+    assert_eq!((preview.width(), preview.height()), (40, 30));
+}
+
+async fn no_metadata_survives_in_either_copy(app: TestApp) {
+    let token = app.user("alice").await;
+    let upload = jpeg_with_gps(900, 600);
+    assert!(upload.windows(4).any(|window| window == b"Exif"));
+    let form = Form::new().part("file", file_part(upload, "holiday.jpg", "image/jpeg"));
+    let response = upload_form(&app, Some(&token), form).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let media: Value = response.json().await.unwrap();
+    for field in ["url", "preview_url"] {
+        let file = fetch(&app, &media[field]).await;
+        assert_eq!(file.headers()["content-type"], "image/jpeg", "{field}");
+        let bytes = file.bytes().await.unwrap();
+        for marker in [&b"Exif"[..], b"GPS", b"SecretCamera"] {
+            assert!(
+                !bytes.windows(marker.len()).any(|window| window == marker),
+                "{field}: metadata survived"
+            );
+        }
+    }
+}
+
+async fn the_description_is_stored_and_limited(app: TestApp) {
+    let token = app.user("alice").await;
+    let form = Form::new()
+        .text("description", "  A heron on the river bank at dawn. 🐦 ")
+        .part("file", file_part(png(20, 20), "heron.png", "image/png"));
+    let response = upload_form(&app, Some(&token), form).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let media: Value = response.json().await.unwrap();
+    assert_eq!(
+        media["description"],
+        "A heron on the river bank at dawn. 🐦"
+    );
+
+    // The limit counts characters, not bytes.
+    let longest = "é".repeat(1500);
+    let form = Form::new()
+        .part("file", file_part(png(20, 20), "a.png", "image/png"))
+        .text("description", longest.clone());
+    let response = upload_form(&app, Some(&token), form).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let media: Value = response.json().await.unwrap();
+    assert_eq!(media["description"], longest.as_str());
+
+    let form = Form::new()
+        .part("file", file_part(png(20, 20), "a.png", "image/png"))
+        .text("description", "é".repeat(1501));
+    let response = upload_form(&app, Some(&token), form).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(error_fields(&problem), vec!["description"]);
+
+    // The description comes back with the post it is attached to.
+    let post = post_with(&app, &token, &[id_of(&media)]).await;
+    assert_eq!(post["media"][0]["description"], longest.as_str());
+}
+
+async fn bad_uploads_are_refused(app: TestApp) {
+    let token = app.user("alice").await;
+
+    // The format comes from the bytes, never the name or declared type.
+    let form = Form::new().part(
+        "file",
+        file_part(b"hello, I am text".to_vec(), "evil.png", "image/png"),
+    );
+    assert_problem(
+        upload_form(&app, Some(&token), form).await,
+        415,
+        "unsupported_media_type",
+    )
+    .await;
+    let form = Form::new().part("file", file_part(png(30, 20), "photo.jpg", "image/jpeg"));
+    assert_eq!(
+        upload_form(&app, Some(&token), form).await.status(),
+        StatusCode::CREATED
+    );
+
+    // Not multipart at all.
+    let response = app
+        .request(Method::POST, "/api/v1/media", Some(&token))
+        .json(&json!({"file": "aGVsbG8="}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 415, "unsupported_media_type").await;
+
+    // Multipart, but malformed.
+    for content_type in ["multipart/form-data; boundary=roost", "multipart/form-data"] {
+        let response = app
+            .request(Method::POST, "/api/v1/media", Some(&token))
+            .header("content-type", content_type)
+            .body("garbage")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 400, "malformed_multipart").await;
+    }
+
+    // No file.
+    let response = upload_form(&app, Some(&token), Form::new().text("description", "alt")).await;
+    let problem = assert_problem(response, 422, "validation_failed").await;
+    assert_eq!(error_fields(&problem), vec!["file"]);
+
+    // Undecodable, and over the pixel limit.
+    let mut truncated = png(200, 200);
+    truncated.truncate(truncated.len() / 2);
+    for bytes in [
+        truncated,
+        png_claiming(100_000, 100_000),
+        png_claiming(8000, 5001),
+    ] {
+        let problem = assert_problem(
+            upload_file(&app, &token, bytes).await,
+            422,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(error_fields(&problem), vec!["file"]);
+    }
+
+    // No token, or a bad one.
+    let form = Form::new().part("file", file_part(png(10, 10), "a.png", "image/png"));
+    assert_problem(upload_form(&app, None, form).await, 401, "unauthorized").await;
+    let form = Form::new().part("file", file_part(png(10, 10), "a.png", "image/png"));
+    let response = upload_form(&app, Some("not-a-token"), form).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn uploads_over_the_json_body_limit_are_accepted(app: TestApp) {
+    let token = app.user("alice").await;
+    // Larger than the 1 MiB JSON body limit, well under the 10 MiB image limit.
+    let bytes = noisy_png(800);
+    assert!(bytes.len() > 1536 * 1024, "{} bytes", bytes.len());
+    let response = upload_file(&app, &token, bytes).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let media: Value = response.json().await.unwrap();
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(800), Some(800))
+    );
+}
+
+async fn posts_carry_their_media_in_order(app: TestApp) {
+    let alice = app.user("alice").await;
+    let mut uploads = Vec::new();
+    for _ in 0..4 {
+        uploads.push(upload(&app, &alice).await);
+    }
+    let ids: Vec<&str> = uploads.iter().map(id_of).collect();
+    let order = [ids[2], ids[0], ids[3], ids[1]];
+    let post = post_with(&app, &alice, &order).await;
+    let attached: Vec<&str> = post["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(attached, order);
+    assert_eq!(post["media"][0], uploads[2]);
+
+    // The same when read back, publicly.
+    let read: Value = app
+        .get(
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["media"], post["media"]);
+
+    // One upload on its own.
+    let single = upload(&app, &alice).await;
+    let post = post_with(&app, &alice, &[id_of(&single)]).await;
+    assert_eq!(post["media"], json!([single]));
+
+    // Without media_ids, a post has no media.
+    let response = app
+        .post_json(
+            "/api/v1/posts",
+            &json!({"content": "words only"}),
+            Some(&alice),
+        )
+        .await;
+    let post: Value = response.json().await.unwrap();
+    assert_eq!(post["media"], json!([]));
+}
+
+async fn media_must_be_your_own_unattached_uploads(app: TestApp) {
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+
+    let mut five = Vec::new();
+    for _ in 0..5 {
+        five.push(upload(&app, &alice).await);
+    }
+    let ids: Vec<&str> = five.iter().map(id_of).collect();
+    assert_not_attachable(&app, &alice, &ids).await;
+
+    let bobs = upload(&app, &bob).await;
+    assert_not_attachable(&app, &alice, &[ids[0], id_of(&bobs)]).await;
+
+    assert_not_attachable(&app, &alice, &["019acc01-5b7e-7d2a-8f3c-2e6a1b9d4c70"]).await;
+    assert_not_attachable(&app, &alice, &["not-an-id"]).await;
+    assert_not_attachable(&app, &alice, &[ids[0], ids[0]]).await;
+
+    // None of the refusals attached anything: all five are still free.
+    post_with(&app, &alice, &ids[..4]).await;
+    // Now those four belong to a post and cannot be attached again, even with a free one.
+    assert_not_attachable(&app, &alice, &[ids[4], ids[1]]).await;
+    let post = post_with(&app, &alice, &[ids[4]]).await;
+    assert_eq!(post["media"][0]["id"], ids[4]);
+
+    // Bob's upload is still his to use.
+    post_with(&app, &bob, &[id_of(&bobs)]).await;
+}
+
+async fn content_may_be_empty_only_with_media(app: TestApp) {
+    let alice = app.user("alice").await;
+    let media = upload(&app, &alice).await;
+
+    for media_ids in [json!(null), json!([])] {
+        let response = app
+            .post_json(
+                "/api/v1/posts",
+                &json!({"content": "   ", "media_ids": media_ids}),
+                Some(&alice),
+            )
+            .await;
+        let problem = assert_problem(response, 422, "validation_failed").await;
+        assert_eq!(error_fields(&problem), vec!["content"]);
+    }
+
+    let response = create_post(&app, &alice, "  ", &[id_of(&media)]).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let post: Value = response.json().await.unwrap();
+    assert_eq!(post["content"], "");
+    assert_eq!(post["media"][0]["id"], media["id"]);
+}
+
+async fn deleting_a_post_deletes_its_media(app: TestApp) {
+    let alice = app.user("alice").await;
+    let first = upload(&app, &alice).await;
+    let second = upload(&app, &alice).await;
+    let unattached = upload(&app, &alice).await;
+    let post = post_with(&app, &alice, &[id_of(&first), id_of(&second)]).await;
+    assert_files(&app, &first, true).await;
+
+    let response = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
+            Some(&alice),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_files(&app, &first, false).await;
+    assert_files(&app, &second, false).await;
+    // The rows went with the post: the ids name nothing any more.
+    assert_not_attachable(&app, &alice, &[id_of(&first)]).await;
+    // Uploads not attached to that post are untouched.
+    assert_files(&app, &unattached, true).await;
+    post_with(&app, &alice, &[id_of(&unattached)]).await;
+}
+
+async fn deleting_an_account_deletes_its_media_files(app: TestApp) {
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let attached = upload(&app, &alice).await;
+    let unattached = upload(&app, &alice).await;
+    let bobs = upload(&app, &bob).await;
+    post_with(&app, &alice, &[id_of(&attached)]).await;
+
+    let response = app
+        .request(Method::DELETE, "/api/v1/me", Some(&alice))
+        .json(&json!({"password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_files(&app, &attached, false).await;
+    assert_files(&app, &unattached, false).await;
+    assert_files(&app, &bobs, true).await;
+}
+
+async fn unattached_uploads_are_cleaned_up_after_a_day(app: TestApp) {
+    let alice = app.user("alice").await;
+    let attached = upload(&app, &alice).await;
+    let abandoned = upload(&app, &alice).await;
+    let claimed_late = upload(&app, &alice).await;
+    post_with(&app, &alice, &[id_of(&attached)]).await;
+    app.advance(2 * HOUR);
+    let recent = upload(&app, &alice).await;
+    app.advance(23 * HOUR);
+    let fresh = upload(&app, &alice).await;
+    // 25 hours old but attached just before the clean-up: it stays.
+    post_with(&app, &alice, &[id_of(&claimed_late)]).await;
+
+    let removed = roost::media::cleanup::run_once(&app.state).await.unwrap();
+    assert_eq!(removed, 1);
+    assert_files(&app, &abandoned, false).await;
+    assert_not_attachable(&app, &alice, &[id_of(&abandoned)]).await;
+    for kept in [&attached, &claimed_late, &recent, &fresh] {
+        assert_files(&app, kept, true).await;
+    }
+
+    // A second pass finds nothing new; once `recent` is a day old, it goes too.
+    assert_eq!(
+        roost::media::cleanup::run_once(&app.state).await.unwrap(),
+        0
+    );
+    app.advance(2 * HOUR);
+    assert_eq!(
+        roost::media::cleanup::run_once(&app.state).await.unwrap(),
+        1
+    );
+    assert_files(&app, &recent, false).await;
+    assert_files(&app, &fresh, true).await;
+    post_with(&app, &alice, &[id_of(&fresh)]).await;
+    assert_files(&app, &attached, true).await;
+}
+
+async fn the_clean_up_handles_more_than_one_batch(app: TestApp) {
+    let alice = app.user("alice").await;
+    let mut uploads = Vec::new();
+    for _ in 0..105 {
+        uploads.push(upload(&app, &alice).await);
+    }
+    app.advance(25 * HOUR);
+    assert_eq!(
+        roost::media::cleanup::run_once(&app.state).await.unwrap(),
+        105
+    );
+    assert_files(&app, &uploads[0], false).await;
+    assert_files(&app, &uploads[104], false).await;
+}
+
+both_databases!(
+    uploading_stores_a_full_image_and_a_preview,
+    no_metadata_survives_in_either_copy,
+    the_description_is_stored_and_limited,
+    bad_uploads_are_refused,
+    uploads_over_the_json_body_limit_are_accepted,
+    posts_carry_their_media_in_order,
+    media_must_be_your_own_unattached_uploads,
+    content_may_be_empty_only_with_media,
+    deleting_a_post_deletes_its_media,
+    deleting_an_account_deletes_its_media_files,
+    unattached_uploads_are_cleaned_up_after_a_day,
+    the_clean_up_handles_more_than_one_batch,
+);
+
+async fn the_server_runs_the_clean_up_by_itself(app: TestApp) {
+    let alice = app.user("alice").await;
+    let abandoned = upload(&app, &alice).await;
+    app.advance(25 * HOUR);
+    // With a one-second interval, a pass is due within a second; allow for a slow machine.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while fetch(&app, &abandoned["url"]).await.status() == StatusCode::OK {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the clean-up task did not run"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_files(&app, &abandoned, false).await;
+}
+
+const EVERY_SECOND: &[(&str, &str)] = &[("ROOST_MEDIA_CLEANUP_INTERVAL_SECS", "1")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_runs_the_clean_up_by_itself_on_sqlite() {
+    the_server_runs_the_clean_up_by_itself(TestApp::sqlite_with(EVERY_SECOND).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_runs_the_clean_up_by_itself_on_postgres() {
+    if let Some(app) = TestApp::postgres_with(EVERY_SECOND).await {
+        the_server_runs_the_clean_up_by_itself(app).await;
+    }
+}
+
+async fn oversized_uploads_are_413(app: TestApp) {
+    let token = app.user("alice").await;
+    let bytes = noisy_png(200);
+    assert!(bytes.len() > 64 * 1024);
+    assert_problem(
+        upload_file(&app, &token, bytes).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+}
+
+const SMALL_IMAGES: &[(&str, &str)] = &[("ROOST_MAX_IMAGE_BYTES", "65536")];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_uploads_are_413_on_sqlite() {
+    oversized_uploads_are_413(TestApp::sqlite_with(SMALL_IMAGES).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_uploads_are_413_on_postgres() {
+    if let Some(app) = TestApp::postgres_with(SMALL_IMAGES).await {
+        oversized_uploads_are_413(app).await;
+    }
+}
