@@ -14,7 +14,9 @@
 //! - [`pagination`]: keyset cursors, the list envelope and `Link` headers, for every list.
 //! - [`users`]: profiles, user search and the follow graph; `/me` and `/users`.
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
+//! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments, idempotency keys.
 //! - [`ops`]: `/healthz` and `/readyz`.
+//! - [`seed`]: `roost seed`, a large deterministic synthetic dataset for benchmarks.
 //! - [`docs`]: the OpenAPI document and the interactive docs page.
 //! - [`telemetry`]: logging and per-request spans.
 //! - [`clock`]: the injectable source of "now".
@@ -31,6 +33,7 @@ pub mod media;
 pub mod ops;
 pub mod pagination;
 pub mod posts;
+pub mod seed;
 pub mod telemetry;
 pub mod users;
 

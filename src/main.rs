@@ -1,7 +1,7 @@
-//! The `roost` command: `serve` (the default), `migrate` and `openapi`.
+//! The `roost` command: `serve` (the default), `migrate`, `seed` and `openapi`.
 
 use clap::{Parser, Subcommand};
-use roost::{Application, Config, app, db, docs, telemetry};
+use roost::{Application, Config, app, db, docs, seed, telemetry};
 
 #[derive(Parser)]
 #[command(name = "roost", version, about = "A social media API server")]
@@ -18,6 +18,31 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document to stdout.
     Openapi,
+    /// Apply pending migrations, then fill the (empty) database with a large synthetic
+    /// dataset: users, follows, posts with hashtags, likes. The same seed gives the same data.
+    Seed {
+        /// Number of users.
+        #[arg(long, default_value_t = seed::DEFAULT_USERS)]
+        users: u32,
+        /// Distinct users each user follows.
+        #[arg(long, default_value_t = seed::DEFAULT_FOLLOWS_PER_USER)]
+        follows_per_user: u32,
+        /// Posts each user writes.
+        #[arg(long, default_value_t = seed::DEFAULT_POSTS_PER_USER)]
+        posts_per_user: u32,
+        /// Distinct posts each user likes.
+        #[arg(long, default_value_t = seed::DEFAULT_LIKES_PER_USER)]
+        likes_per_user: u32,
+        /// Seed of every random choice.
+        #[arg(long, default_value_t = seed::DEFAULT_SEED)]
+        seed: u64,
+        /// Password of every seeded account.
+        #[arg(long, default_value = seed::DEFAULT_PASSWORD)]
+        password: String,
+        /// Days over which posts, follows and likes are spread, up to now.
+        #[arg(long, default_value_t = seed::DEFAULT_DAYS)]
+        days: u32,
+    },
 }
 
 #[tokio::main]
@@ -41,6 +66,26 @@ async fn main() -> anyhow::Result<()> {
                 .await?
                 .run_until(app::shutdown_signal())
                 .await?;
+        }
+        Command::Seed {
+            users,
+            follows_per_user,
+            posts_per_user,
+            likes_per_user,
+            seed,
+            password,
+            days,
+        } => {
+            let options = seed::SeedOptions {
+                users,
+                follows_per_user,
+                posts_per_user,
+                likes_per_user,
+                seed,
+                password,
+                days,
+            };
+            println!("{}", seed::run(&config, &options).await?);
         }
         Command::Openapi => unreachable!("handled above"),
     }

@@ -163,7 +163,10 @@ mod tests {
 
     #[test]
     fn search_words_split_on_punctuation_and_fold_case() {
-        assert_eq!(words("Docs at example.com, 3.14!"), ["docs", "at", "example", "com", "3", "14"]);
+        assert_eq!(
+            words("Docs at example.com, 3.14!"),
+            ["docs", "at", "example", "com", "3", "14"]
+        );
         assert_eq!(search_text("ΣΊΣΥΦΟΣ rust_lang"), "σίσυφοσ rust_lang");
         assert!(words("!!! ...").is_empty());
     }

@@ -278,7 +278,10 @@ pub async fn update_content(
     edited_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     post::Entity::update_many()
-        .col_expr(post::Column::SearchText, Expr::value(super::domain::search_text(&content)))
+        .col_expr(
+            post::Column::SearchText,
+            Expr::value(super::domain::search_text(&content)),
+        )
         .col_expr(post::Column::Content, Expr::value(content))
         .col_expr(post::Column::EditedAt, Expr::value(Some(edited_at)))
         .filter(post::Column::Id.eq(id))
