@@ -49,10 +49,21 @@ pub struct PostRow {
     pub sort_key: Uuid,
 }
 
-const SELECT_POSTS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at, \
-     (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = p.id) AS like_count, \
-     (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = p.id) AS comment_count, \
-     u.username AS author_username, u.display_name AS author_display_name, u.avatar_key AS author_avatar_key";
+/// The post columns of the inner, filtered and limited query.
+const PAGE_COLUMNS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at";
+
+/// Completes the rows of an inner query `page` (already cut to one page) with counts and
+/// author, so those are computed for the page's rows only, never for every match.
+fn complete_page(inner: &str) -> String {
+    format!(
+        "SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
+         (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id) AS like_count, \
+         (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = page.id) AS comment_count, \
+         u.username AS author_username, u.display_name AS author_display_name, \
+         u.avatar_key AS author_avatar_key, page.sort_key \
+         FROM ({inner}) page JOIN users u ON u.id = page.author_id ORDER BY page.sort_key DESC"
+    )
+}
 
 /// One page of posts matching `filter`, newest first (by `sort_key`), after `after`.
 ///
@@ -69,25 +80,23 @@ pub async fn list(
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
     let mut values: Vec<Value> = Vec::new();
-    let mut sql = String::from(SELECT_POSTS);
+    let mut sql = String::from(PAGE_COLUMNS);
     // The list is driven by the table whose index yields rows already in list order, so
     // a page reads `limit` index entries instead of sorting every match.
     let sort_column = if let Some(user_id) = filter.liked_by {
         sql.push_str(", lk.id AS sort_key FROM likes lk JOIN posts p ON p.id = lk.post_id");
-        sql.push_str(" JOIN users u ON u.id = p.author_id WHERE lk.user_id = ?");
+        sql.push_str(" WHERE lk.user_id = ?");
         values.push(user_id.into());
         "lk.id"
     } else if let Some(tag) = &filter.tag {
         sql.push_str(
             ", pt.post_id AS sort_key FROM post_tags pt JOIN posts p ON p.id = pt.post_id",
         );
-        sql.push_str(" JOIN users u ON u.id = p.author_id WHERE pt.tag = ?");
+        sql.push_str(" WHERE pt.tag = ?");
         values.push(tag.clone().into());
         "pt.post_id"
     } else {
-        sql.push_str(
-            ", p.id AS sort_key FROM posts p JOIN users u ON u.id = p.author_id WHERE 1 = 1",
-        );
+        sql.push_str(", p.id AS sort_key FROM posts p WHERE 1 = 1");
         "p.id"
     };
     if let (Some(tag), Some(_)) = (&filter.tag, filter.liked_by) {
@@ -127,6 +136,7 @@ pub async fn list(
     }
     sql.push_str(&format!(" ORDER BY {sort_column} DESC LIMIT ?"));
     values.push((limit as i64).into());
+    let sql = complete_page(&sql);
     PostRow::find_by_statement(statement(backend, &sql, values))
         .all(db)
         .await
@@ -149,9 +159,9 @@ pub fn query_words(q: &str) -> Vec<String> {
 /// One post by id, as a list row.
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = format!(
-        "{SELECT_POSTS}, p.id AS sort_key FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?"
-    );
+    let sql = complete_page(&format!(
+        "{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id = ?"
+    ));
     PostRow::find_by_statement(statement(backend, &sql, vec![id.into()]))
         .one(db)
         .await
