@@ -17,14 +17,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa_axum::router::OpenApiRouter;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::password::PasswordHasher;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{problem_json_fallback, route_not_found};
 use crate::media::storage::MediaStore;
-use crate::{auth, db, docs, media, ops, posts, telemetry, users};
+use crate::{auth, db, docs, media, ops, posts, scheduler, telemetry, users};
 
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
@@ -43,6 +43,8 @@ pub struct AppState {
     /// SQL statements executed through the pool since start (diagnostics, and the tests
     /// that prove a page costs a fixed number of queries).
     pub sql_statements: Arc<AtomicU64>,
+    /// Wakes the scheduled-post publisher when a schedule is created or edited.
+    pub publisher_wake: Arc<Notify>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             media: MediaStore::local(config.media_dir.clone()),
             image_permits: Arc::new(Semaphore::new(cores)),
             sql_statements,
+            publisher_wake: Arc::new(Notify::new()),
             db,
             config: Arc::new(config),
             clock,
@@ -79,6 +82,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(users::routes::router())
         .merge(users::avatar::router())
         .merge(media::upload_routes::router())
+        .merge(scheduler::routes::router())
         .merge(posts::routes::router())
         .merge(posts::likes::router())
         .merge(posts::comments::router());
@@ -148,13 +152,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight
-    /// requests to finish. The media clean-up runs alongside for as long as the server does.
+    /// requests to finish. The media clean-up and the scheduled-post publisher run alongside for as
+    /// long as the server does, and finish their round in progress before it exits.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let cleanup = media::cleanup::CleanupTask::spawn(self.state.clone());
+        let publisher = scheduler::publisher::Publisher::spawn(self.state.clone());
         let result = axum::serve(
             self.listener,
             self.router
@@ -162,6 +168,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await;
+        publisher.stop().await;
         cleanup.stop().await;
         self.state.db.close_by_ref().await.ok();
         result

@@ -30,6 +30,9 @@ pub struct Config {
     pub password_hash: PasswordHashConfig,
     /// Maximum number of pooled database connections.
     pub database_max_connections: u32,
+    /// Longest the publisher sleeps before re-checking for due schedules written by other
+    /// processes (its own are noticed at once).
+    pub scheduler_recheck: Duration,
     /// Largest accepted image upload, in bytes.
     pub max_image_bytes: usize,
     /// How often never-attached uploads (and expired idempotency keys) are cleaned up.
@@ -70,6 +73,7 @@ pub const DEFAULT_JSON_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
+pub const DEFAULT_SCHEDULER_RECHECK_SECS: u64 = 5;
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS: u64 = 60 * 60;
 
@@ -195,6 +199,12 @@ impl Config {
                 DEFAULT_DATABASE_MAX_CONNECTIONS.into(),
                 1,
             )? as u32,
+            scheduler_recheck: Duration::from_secs(number(
+                &get,
+                "ROOST_SCHEDULER_RECHECK_SECS",
+                DEFAULT_SCHEDULER_RECHECK_SECS,
+                1,
+            )?),
             max_image_bytes: number(&get, "ROOST_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1024)?
                 as usize,
             media_cleanup_interval: Duration::from_secs(number(

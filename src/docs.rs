@@ -41,6 +41,7 @@ RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
         (name = "Tags", description = "Hashtags and their posts."),
         (name = "Likes", description = "Liking posts."),
         (name = "Comments", description = "Comments on posts."),
+        (name = "Scheduled posts", description = "Posts published later, exactly once, by the server itself."),
         (name = "Media", description = "Uploaded images and their files."),
         (name = "Operations", description = "Liveness and readiness probes."),
     )
@@ -339,6 +340,30 @@ pub mod examples {
             "Unprocessable Entity",
             "idempotency_key_reused",
             "This Idempotency-Key was already used with a different request body.",
+        )
+    }
+
+    pub fn scheduled_post() -> Value {
+        json!({
+            "id": "019acc10-77aa-7c01-8e4b-1d2c3b4a5f60",
+            "content": "Happy new year! #2027",
+            "tags": ["2027"],
+            "media": [],
+            "publish_at": "2026-12-31T23:00:00Z",
+            "created_at": "2026-11-28T21:30:00.512044Z"
+        })
+    }
+
+    pub fn scheduled_post_page() -> Value {
+        json!({"items": [scheduled_post()], "next_cursor": null})
+    }
+
+    pub fn scheduled_post_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "You have no scheduled post with this id.",
         )
     }
 

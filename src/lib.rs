@@ -15,6 +15,7 @@
 //! - [`users`]: profiles, user search and the follow graph; `/me` and `/users`.
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
 //! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments, idempotency keys.
+//! - [`scheduler`]: scheduled posts and the in-process publisher (durable, exactly once).
 //! - [`ops`]: `/healthz` and `/readyz`.
 //! - [`seed`]: `roost seed`, a large deterministic synthetic dataset for benchmarks.
 //! - [`docs`]: the OpenAPI document and the interactive docs page.
@@ -33,6 +34,7 @@ pub mod media;
 pub mod ops;
 pub mod pagination;
 pub mod posts;
+pub mod scheduler;
 pub mod seed;
 pub mod telemetry;
 pub mod users;

@@ -21,6 +21,8 @@ pub struct Model {
     /// Alt text; empty when none was given.
     pub description: String,
     pub created_at: DateTimeUtc,
+    /// The schedule that reserved this upload, until it publishes or lets go.
+    pub scheduled_post_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

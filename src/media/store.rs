@@ -43,6 +43,7 @@ pub async fn attach(
             .filter(media::Column::Id.eq(*id))
             .filter(media::Column::OwnerId.eq(owner))
             .filter(media::Column::PostId.is_null())
+            .filter(media::Column::ScheduledPostId.is_null())
             .exec(db)
             .await?
             .rows_affected;
@@ -51,6 +52,90 @@ pub async fn attach(
         }
     }
     Ok(Ok(()))
+}
+
+/// Reserves `ids` (in this order) for the schedule `schedule_id`, with the same rules and
+/// the same single-`UPDATE` claim as [`attach`]. Call inside the schedule's transaction.
+pub async fn reserve(
+    db: &impl ConnectionTrait,
+    schedule_id: Uuid,
+    owner: Uuid,
+    ids: &[Uuid],
+) -> Result<Result<(), AttachError>, DbErr> {
+    for (position, id) in ids.iter().enumerate() {
+        let claimed = media::Entity::update_many()
+            .col_expr(
+                media::Column::ScheduledPostId,
+                Expr::value(Some(schedule_id)),
+            )
+            .col_expr(media::Column::Position, Expr::value(Some(position as i32)))
+            .filter(media::Column::Id.eq(*id))
+            .filter(media::Column::OwnerId.eq(owner))
+            .filter(media::Column::PostId.is_null())
+            .filter(media::Column::ScheduledPostId.is_null())
+            .exec(db)
+            .await?
+            .rows_affected;
+        if claimed != 1 {
+            return Ok(Err(AttachError::Unavailable(*id)));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Lets go of everything `schedule_id` reserved (it was cancelled or its media replaced).
+pub async fn release(db: &impl ConnectionTrait, schedule_id: Uuid) -> Result<(), DbErr> {
+    media::Entity::update_many()
+        .col_expr(
+            media::Column::ScheduledPostId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(media::Column::Position, Expr::value(Option::<i32>::None))
+        .filter(media::Column::ScheduledPostId.eq(schedule_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Hands a schedule's media to the post it became, keeping their order.
+pub async fn move_to_post(
+    db: &impl ConnectionTrait,
+    schedule_id: Uuid,
+    post_id: Uuid,
+) -> Result<(), DbErr> {
+    media::Entity::update_many()
+        .col_expr(media::Column::PostId, Expr::value(Some(post_id)))
+        .col_expr(
+            media::Column::ScheduledPostId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .filter(media::Column::ScheduledPostId.eq(schedule_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The media of each of `schedule_ids`, in order: one query for the whole page.
+pub async fn for_schedules(
+    db: &impl ConnectionTrait,
+    schedule_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<media::Model>>, DbErr> {
+    let mut by_schedule: HashMap<Uuid, Vec<media::Model>> = HashMap::new();
+    if schedule_ids.is_empty() {
+        return Ok(by_schedule);
+    }
+    let rows = media::Entity::find()
+        .filter(media::Column::ScheduledPostId.is_in(schedule_ids.iter().copied()))
+        .order_by_asc(media::Column::ScheduledPostId)
+        .order_by_asc(media::Column::Position)
+        .all(db)
+        .await?;
+    for row in rows {
+        if let Some(schedule_id) = row.scheduled_post_id {
+            by_schedule.entry(schedule_id).or_default().push(row);
+        }
+    }
+    Ok(by_schedule)
 }
 
 /// The media of each of `post_ids`, in attachment order: one query for the whole page.
@@ -122,6 +207,7 @@ pub async fn unattached_before(
 ) -> Result<Vec<media::Model>, DbErr> {
     media::Entity::find()
         .filter(media::Column::PostId.is_null())
+        .filter(media::Column::ScheduledPostId.is_null())
         .filter(media::Column::CreatedAt.lt(before))
         .order_by_asc(media::Column::CreatedAt)
         .limit(limit)
@@ -134,6 +220,7 @@ pub async fn delete_unattached(db: &impl ConnectionTrait, id: Uuid) -> Result<bo
     let result = media::Entity::delete_many()
         .filter(media::Column::Id.eq(id))
         .filter(media::Column::PostId.is_null())
+        .filter(media::Column::ScheduledPostId.is_null())
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)

@@ -102,6 +102,7 @@ pub async fn upload_media(
         height,
         description: upload.description.unwrap_or_default(),
         created_at: state.clock.now(),
+        scheduled_post_id: None,
     };
     if let Err(error) = store::insert(&state.db, model.clone()).await {
         super::remove_file(&state, &model.file_key).await;

@@ -100,6 +100,8 @@ pub mod idempotency_key {
         pub request_hash: String,
         /// The post the first request created (set in the same transaction).
         pub post_id: Option<Uuid>,
+        /// Or the schedule it created.
+        pub scheduled_post_id: Option<Uuid>,
         pub created_at: DateTimeUtc,
     }
 

@@ -32,13 +32,23 @@ pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     Ok(Some(key.to_owned()))
 }
 
+/// What the first request with a key created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Post(Uuid),
+    Schedule(Uuid),
+}
+
 /// What a key means for this request.
 #[derive(Debug)]
 pub enum Claim {
     /// First use: go ahead, then [`complete`] in the same transaction.
     New,
-    /// Used before (within its lifetime): answer with that request's post.
-    Replay { request_hash: String, post_id: Uuid },
+    /// Used before (within its lifetime): answer with what that request created.
+    Replay {
+        request_hash: String,
+        created: Created,
+    },
 }
 
 /// Claims `key` for `user`, or finds the request that already did.
@@ -61,6 +71,7 @@ pub async fn claim(
         key: Set(key.to_owned()),
         request_hash: Set(request_hash.to_owned()),
         post_id: Set(None),
+        scheduled_post_id: Set(None),
         created_at: Set(now),
     })
     .on_conflict(
@@ -82,25 +93,47 @@ pub async fn claim(
         .one(db)
         .await?
         .ok_or_else(|| DbErr::Custom("idempotency key vanished while claiming it".into()))?;
-    match existing.post_id {
-        Some(post_id) => Ok(Claim::Replay {
-            request_hash: existing.request_hash,
-            post_id,
-        }),
-        // Only possible if the first request's post was deleted since: start again.
-        None => Ok(Claim::New),
-    }
+    let created = match (existing.post_id, existing.scheduled_post_id) {
+        (Some(post_id), _) => Created::Post(post_id),
+        (None, Some(schedule_id)) => Created::Schedule(schedule_id),
+        // What the first request created is gone (deleted since): start again.
+        (None, None) => {
+            idempotency_key::Entity::update_many()
+                .col_expr(
+                    idempotency_key::Column::RequestHash,
+                    Expr::value(request_hash),
+                )
+                .col_expr(idempotency_key::Column::CreatedAt, Expr::value(now))
+                .filter(idempotency_key::Column::UserId.eq(user))
+                .filter(idempotency_key::Column::Key.eq(key))
+                .exec(db)
+                .await?;
+            return Ok(Claim::New);
+        }
+    };
+    Ok(Claim::Replay {
+        request_hash: existing.request_hash,
+        created,
+    })
 }
 
-/// Records the post a claimed key created.
+/// Records what a claimed key created.
 pub async fn complete(
     db: &impl ConnectionTrait,
     user: Uuid,
     key: &str,
-    post_id: Uuid,
+    created: Created,
 ) -> Result<(), DbErr> {
+    let (post_id, schedule_id) = match created {
+        Created::Post(id) => (Some(id), None),
+        Created::Schedule(id) => (None, Some(id)),
+    };
     idempotency_key::Entity::update_many()
-        .col_expr(idempotency_key::Column::PostId, Expr::value(Some(post_id)))
+        .col_expr(idempotency_key::Column::PostId, Expr::value(post_id))
+        .col_expr(
+            idempotency_key::Column::ScheduledPostId,
+            Expr::value(schedule_id),
+        )
         .filter(idempotency_key::Column::UserId.eq(user))
         .filter(idempotency_key::Column::Key.eq(key))
         .exec(db)

@@ -149,9 +149,12 @@ pub async fn create_post(
             idempotency::Claim::New => {}
             idempotency::Claim::Replay {
                 request_hash: first_hash,
-                post_id,
+                created: first,
             } => {
                 transaction.rollback().await?;
+                let idempotency::Created::Post(post_id) = first else {
+                    return Err(idempotency::reused());
+                };
                 if first_hash != request_hash {
                     return Err(idempotency::reused());
                 }
@@ -183,7 +186,13 @@ pub async fn create_post(
         ));
     }
     if let Some(key) = &key {
-        idempotency::complete(&transaction, user.user_id, key, id).await?;
+        idempotency::complete(
+            &transaction,
+            user.user_id,
+            key,
+            idempotency::Created::Post(id),
+        )
+        .await?;
     }
     transaction.commit().await?;
     let post = load_post(&state, id, Some(user.user_id)).await?;

@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_accounts;
 mod m0002_profiles_follows;
 mod m0003_posts;
+mod m0004_scheduled_posts;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_profiles_follows::Migration),
             Box::new(m0003_posts::Migration),
+            Box::new(m0004_scheduled_posts::Migration),
         ]
     }
 }
