@@ -171,28 +171,32 @@ pub async fn create_scheduled_post(
     let request_hash = fingerprint(content.as_str(), &media_ids, publish_at);
 
     let transaction = db::begin_write(&state.db).await?;
-    if let Some(key) = &key {
-        if let Claim::Replay {
-            request_hash: first_hash,
-            created,
-        } = idempotency::claim(&transaction, user.user_id, key, &request_hash, now).await?
-        {
-            transaction.rollback().await?;
-            let Created::Schedule(id) = created else {
-                return Err(idempotency::reused());
-            };
-            if first_hash != request_hash {
-                return Err(idempotency::reused());
-            }
-            let model = store::find_owned(&state.db, id, user.user_id)
-                .await?
-                .ok_or_else(|| {
-                    AppError::not_found(
-                        "The schedule created with this key has since been published or cancelled.",
-                    )
-                })?;
-            return Ok(created_response(&state, load(&state, model).await?));
+    let claim = match &key {
+        Some(key) => {
+            idempotency::claim(&transaction, user.user_id, key, &request_hash, now).await?
         }
+        None => Claim::New,
+    };
+    if let Claim::Replay {
+        request_hash: first_hash,
+        created,
+    } = claim
+    {
+        transaction.rollback().await?;
+        let Created::Schedule(id) = created else {
+            return Err(idempotency::reused());
+        };
+        if first_hash != request_hash {
+            return Err(idempotency::reused());
+        }
+        let model = store::find_owned(&state.db, id, user.user_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::not_found(
+                    "The schedule created with this key has since been published or cancelled.",
+                )
+            })?;
+        return Ok(created_response(&state, load(&state, model).await?));
     }
     let model = scheduled::Model {
         id: new_id(),
