@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::domain::Content;
-use super::routes::{parse_post_id, post_not_found};
+use super::routes::{existing_post, post_not_found};
 use crate::app::AppState;
 use crate::auth::{AuthUser, MaybeAuthUser, ensure_owner};
 use crate::db::{self, new_id};
@@ -74,15 +74,6 @@ fn comment_not_found() -> AppError {
 /// Comment content, or the 422 naming `content`.
 fn parse_content(content: &str) -> Result<Content, AppError> {
     Content::parse(content).map_err(|message| AppError::validation("content", message))
-}
-
-/// The post's id, or 404 when no post has it.
-async fn existing_post(state: &AppState, id: &str) -> Result<Uuid, AppError> {
-    let id = parse_post_id(id)?;
-    super::store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(post_not_found)?;
-    Ok(id)
 }
 
 /// The author of an existing comment (for the ownership check), or 404.

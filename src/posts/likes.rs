@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::routes::{parse_post_id, post_not_found};
+use super::routes::{existing_post, post_not_found};
 use crate::app::AppState;
 use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db;
@@ -19,15 +19,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(like_post, unlike_post))
         .routes(routes!(list_post_likes))
-}
-
-/// The post's id, or 404 when no post has it.
-async fn existing_post(state: &AppState, id: &str) -> Result<Uuid, AppError> {
-    let id = parse_post_id(id)?;
-    super::store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(post_not_found)?;
-    Ok(id)
 }
 
 /// Like a post

@@ -41,6 +41,15 @@ pub fn parse_post_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| post_not_found())
 }
 
+/// The id of an existing post, or 404 (for endpoints that hang off a post).
+pub async fn existing_post(state: &AppState, id: &str) -> Result<Uuid, AppError> {
+    let id = parse_post_id(id)?;
+    store::author_of(&state.db, id)
+        .await?
+        .ok_or_else(post_not_found)?;
+    Ok(id)
+}
+
 pub fn post_not_found() -> AppError {
     AppError::not_found("There is no post with this id.")
 }
