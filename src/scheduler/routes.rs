@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -56,6 +56,8 @@ fn parse_publish_at(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
     let at = DateTime::parse_from_rfc3339(input.trim())
         .map_err(|_| "must be an RFC 3339 timestamp, e.g. 2026-12-24T18:00:00Z".to_owned())?
         .with_timezone(&Utc);
+    // Both databases keep microseconds; answer with exactly what will be stored.
+    let at = at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at);
     if at <= now {
         return Err("must be in the future".into());
     }
