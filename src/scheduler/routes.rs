@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -56,8 +56,9 @@ fn parse_publish_at(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
     let at = DateTime::parse_from_rfc3339(input.trim())
         .map_err(|_| "must be an RFC 3339 timestamp, e.g. 2026-12-24T18:00:00Z".to_owned())?
         .with_timezone(&Utc);
-    // Both databases keep microseconds; answer with exactly what will be stored.
-    let at = at.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(at);
+    // Both databases keep microseconds and no leap seconds: answer with exactly what will
+    // be stored (a leap second becomes the next second's start).
+    let at = DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at);
     if at <= now {
         return Err("must be in the future".into());
     }
@@ -217,9 +218,17 @@ pub async fn create_scheduled_post(
     if let Some(key) = &key {
         idempotency::complete(&transaction, user.user_id, key, Created::Schedule(model.id)).await?;
     }
+    // Read inside the transaction: a schedule due very soon may be published (and its
+    // media handed to the post) as soon as this commits.
+    let media = media_store::for_schedules(&transaction, &[model.id]).await?;
+    let schedule = ScheduledPost::from_model(
+        model.clone(),
+        media.get(&model.id).map(Vec::as_slice).unwrap_or_default(),
+        &state,
+    );
     transaction.commit().await?;
     publisher::wake(&state.publisher_wake);
-    Ok(created_response(&state, load(&state, model).await?))
+    Ok(created_response(&state, schedule))
 }
 
 fn created_response(
@@ -431,12 +440,20 @@ pub async fn update_scheduled_post(
         }
     }
     store::update(&transaction, id, Some(content.into_inner()), publish_at).await?;
-    transaction.commit().await?;
-    publisher::wake(&state.publisher_wake);
-    let model = store::find_owned(&state.db, id, user.user_id)
+    // The answer is read inside the transaction: once it commits, the publisher may take
+    // the schedule at any moment, and the edit must still be reported as applied.
+    let model = store::find_owned(&transaction, id, user.user_id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(AppJson(load(&state, model).await?))
+    let media = media_store::for_schedules(&transaction, &[id]).await?;
+    let edited = ScheduledPost::from_model(
+        model,
+        media.get(&id).map(Vec::as_slice).unwrap_or_default(),
+        &state,
+    );
+    transaction.commit().await?;
+    publisher::wake(&state.publisher_wake);
+    Ok(AppJson(edited))
 }
 
 /// Cancel a scheduled post
