@@ -358,6 +358,15 @@ pub mod examples {
         json!({"items": [scheduled_post()], "next_cursor": null})
     }
 
+    pub fn idempotent_schedule_gone() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "The schedule created with this key has since been published or cancelled.",
+        )
+    }
+
     pub fn scheduled_post_not_found() -> Value {
         problem(
             404,

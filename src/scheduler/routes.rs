@@ -135,6 +135,8 @@ pub struct CreateScheduledPostRequest {
             content_type = "application/problem+json", example = json!(examples::malformed_json())),
         (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::unauthorized())),
+        (status = 404, description = "A retry with an `Idempotency-Key` whose schedule has since been published or cancelled (it is not created again).",
+            body = Problem, content_type = "application/problem+json", example = json!(examples::idempotent_schedule_gone())),
         (status = 415, description = "The body is not `application/json`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "A field breaks a rule (e.g. `publish_at` in the past), or the key was used for another body.",

@@ -50,6 +50,11 @@ const CONTRACT_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/me/posts"),
     ("get", "/api/v1/me/likes"),
     ("get", "/api/v1/users/{username}/posts"),
+    ("post", "/api/v1/scheduled-posts"),
+    ("get", "/api/v1/scheduled-posts"),
+    ("get", "/api/v1/scheduled-posts/{id}"),
+    ("patch", "/api/v1/scheduled-posts/{id}"),
+    ("delete", "/api/v1/scheduled-posts/{id}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
 ];

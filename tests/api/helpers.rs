@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use reqwest::{Method, Response, StatusCode};
-use roost::clock::ManualClock;
+use roost::clock::{Clock, ManualClock, SystemClock};
 use roost::{Application, Config};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
@@ -42,10 +42,16 @@ pub struct TestApp {
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub address: String,
     pub client: reqwest::Client,
-    /// The application's clock; move it with `advance`.
+    /// The application's clock; move it with `advance`. An app on the real clock
+    /// (`*_realtime`) does not read it, and `advance` refuses to move it.
     pub clock: Arc<ManualClock>,
     /// The running application's state (database, statement counter, …).
     pub state: roost::AppState,
+    /// The database and media folder served: [`TestApp::start_on`] starts another
+    /// application on them (they live as long as the app that created them).
+    pub database_url: String,
+    pub media_dir: String,
+    realtime: bool,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -90,10 +96,19 @@ impl TestApp {
 
     /// A SQLite-backed app with extra configuration variables.
     pub async fn sqlite_with(vars: &[(&str, &str)]) -> Self {
+        Self::sqlite_on_clock(vars, Some(manual_clock())).await
+    }
+
+    /// A SQLite-backed app on the real clock, for scenarios that must take real time.
+    pub async fn sqlite_realtime() -> Self {
+        Self::sqlite_on_clock(&[], None).await
+    }
+
+    async fn sqlite_on_clock(vars: &[(&str, &str)], clock: Option<Arc<ManualClock>>) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}", dir.path().join("roost.db").display());
-        let mut app =
-            Self::start(&url, &dir.path().join("media").display().to_string(), vars).await;
+        let media_dir = dir.path().join("media").display().to_string();
+        let mut app = Self::start_on(&url, &media_dir, vars, clock).await;
         app._sqlite_dir = Some(dir);
         app
     }
@@ -104,6 +119,18 @@ impl TestApp {
     }
 
     pub async fn postgres_with(vars: &[(&str, &str)]) -> Option<Self> {
+        Self::postgres_on_clock(vars, Some(manual_clock())).await
+    }
+
+    /// A PostgreSQL-backed app on the real clock, or `None` when no server is configured.
+    pub async fn postgres_realtime() -> Option<Self> {
+        Self::postgres_on_clock(&[], None).await
+    }
+
+    async fn postgres_on_clock(
+        vars: &[(&str, &str)],
+        clock: Option<Arc<ManualClock>>,
+    ) -> Option<Self> {
         let admin_url = std::env::var("ROOST_TEST_POSTGRES_URL").ok()?;
         let name = format!("roost_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&admin_url).await.unwrap_or_else(|error| {
@@ -120,13 +147,20 @@ impl TestApp {
         };
         let url = with_database_name(&admin_url, &name);
         let media = tempfile::tempdir().expect("temporary directory");
-        let mut app = Self::start(&url, &media.path().display().to_string(), vars).await;
+        let mut app = Self::start_on(&url, &media.path().display().to_string(), vars, clock).await;
         app._sqlite_dir = Some(media);
         app.postgres = Some(database);
         Some(app)
     }
 
-    async fn start(database_url: &str, media_dir: &str, vars: &[(&str, &str)]) -> Self {
+    /// Starts an application on `database_url` and `media_dir`, which this app does not own
+    /// (they outlive it): with `clock` it reads that clock, with `None` the real one.
+    pub async fn start_on(
+        database_url: &str,
+        media_dir: &str,
+        vars: &[(&str, &str)],
+        clock: Option<Arc<ManualClock>>,
+    ) -> Self {
         let mut env: HashMap<String, String> = HashMap::from([
             ("ROOST_DATABASE_URL".into(), database_url.into()),
             ("ROOST_BIND".into(), "127.0.0.1:0".into()),
@@ -141,8 +175,14 @@ impl TestApp {
         }
         let config =
             Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
-        let clock = Arc::new(ManualClock::new(Utc::now()));
-        let application = Application::build_with_clock(config, clock.clone())
+        let realtime = clock.is_none();
+        let clock = clock.unwrap_or_else(manual_clock);
+        let app_clock: Arc<dyn Clock> = if realtime {
+            Arc::new(SystemClock)
+        } else {
+            clock.clone()
+        };
+        let application = Application::build_with_clock(config, app_clock)
             .await
             .expect("application starts");
         let address = format!("http://{}", application.local_addr().unwrap());
@@ -164,6 +204,9 @@ impl TestApp {
                 .unwrap(),
             clock,
             state,
+            database_url: database_url.to_owned(),
+            media_dir: media_dir.to_owned(),
+            realtime,
             shutdown: Some(shutdown),
             server: Some(server),
             _sqlite_dir: None,
@@ -244,8 +287,27 @@ impl TestApp {
     }
 
     pub fn advance(&self, by: std::time::Duration) {
+        assert!(
+            !self.realtime,
+            "an app on the real clock cannot be advanced"
+        );
         self.clock.advance(by);
     }
+
+    /// Shuts the application down as the binary does (in-flight requests, the publisher's
+    /// and the clean-up's rounds finish) and waits for it; the database stays.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server stops cleanly");
+        }
+    }
+}
+
+fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(Utc::now()))
 }
 
 impl Drop for TestApp {

@@ -16,5 +16,6 @@ mod media;
 mod ops;
 mod posts;
 mod queries;
+mod scheduled;
 mod tags;
 mod users;
