@@ -8,58 +8,7 @@ use serde_json::Value;
 
 use crate::both_databases;
 use crate::helpers::{TestApp, assert_problem};
-
-/// A `width`×`height` image encoded as `format`.
-fn image_bytes(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
-    let image = image::RgbImage::from_fn(width, height, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
-    });
-    let mut bytes = Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image)
-        .write_to(&mut bytes, format)
-        .unwrap();
-    bytes.into_inner()
-}
-
-/// A JPEG carrying an Exif segment with GPS coordinates and a camera comment.
-fn jpeg_with_gps() -> Vec<u8> {
-    let jpeg = image_bytes(64, 48, image::ImageFormat::Jpeg);
-    let mut payload = b"Exif\0\0MM\0*\0\0\0\x08".to_vec();
-    payload.extend_from_slice(b"GPSLatitude 51.5007N GPSLongitude 0.1246W SecretCamera");
-    let length = (payload.len() + 2) as u16;
-    let mut spliced = jpeg[..2].to_vec(); // SOI
-    spliced.extend_from_slice(&[0xFF, 0xE1]);
-    spliced.extend_from_slice(&length.to_be_bytes());
-    spliced.extend_from_slice(&payload);
-    spliced.extend_from_slice(&jpeg[2..]);
-    spliced
-}
-
-/// A valid 1×1 PNG whose header claims `width`×`height` (a decompression bomb's shape).
-fn png_claiming(width: u32, height: u32) -> Vec<u8> {
-    let mut png = image_bytes(1, 1, image::ImageFormat::Png);
-    // IHDR data starts after the 8-byte signature, 4-byte length and 4-byte type.
-    png[16..20].copy_from_slice(&width.to_be_bytes());
-    png[20..24].copy_from_slice(&height.to_be_bytes());
-    let crc = crc32(&png[12..29]);
-    png[29..33].copy_from_slice(&crc.to_be_bytes());
-    png
-}
-
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for byte in bytes {
-        crc ^= u32::from(*byte);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
+use crate::images::{image_bytes, jpeg_with_gps, png_claiming};
 
 async fn put_avatar(
     app: &TestApp,
@@ -90,7 +39,7 @@ async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
 
 async fn uploading_an_avatar_stores_a_400_square_without_metadata(app: TestApp) {
     let token = app.user("alice").await;
-    let response = put_avatar(&app, &token, jpeg_with_gps(), "me.jpg", "image/jpeg").await;
+    let response = put_avatar(&app, &token, jpeg_with_gps(64, 48), "me.jpg", "image/jpeg").await;
     assert_eq!(response.status(), StatusCode::OK);
     let me: Value = response.json().await.unwrap();
     let url = me["avatar_url"].as_str().expect("avatar_url").to_owned();

@@ -3,6 +3,7 @@
 //! `ROOST_TEST_POSTGRES_URL` is set.
 
 mod helpers;
+mod images;
 
 mod auth;
 mod avatars;
