@@ -123,6 +123,35 @@ impl Media {
     }
 }
 
+/// Most images one post (or scheduled post) may carry.
+pub const MAX_MEDIA_PER_POST: usize = 4;
+
+/// Parses a request's `media_ids`: at most four distinct ids. Broken rules are added to
+/// `errors` (field `media_ids`); the ids that parsed are returned in order.
+pub fn parse_media_ids(
+    raw: &[String],
+    errors: &mut Vec<crate::error::FieldError>,
+) -> Vec<uuid::Uuid> {
+    use crate::error::FieldError;
+    let mut ids = Vec::with_capacity(raw.len());
+    if raw.len() > MAX_MEDIA_PER_POST {
+        errors.push(FieldError::new("media_ids", "must list at most 4 media"));
+    }
+    for item in raw {
+        match uuid::Uuid::parse_str(item) {
+            Ok(id) if ids.contains(&id) => {
+                errors.push(FieldError::new("media_ids", format!("lists {id} twice")))
+            }
+            Ok(id) => ids.push(id),
+            Err(_) => errors.push(FieldError::new(
+                "media_ids",
+                format!("{item:?} is not a media id"),
+            )),
+        }
+    }
+    ids
+}
+
 /// Absolute URL of a stored file.
 pub fn file_url(state: &AppState, key: &str) -> String {
     format!("{}/media/{key}", state.config.public_url)

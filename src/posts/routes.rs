@@ -21,9 +21,6 @@ use crate::media::store::{self as media_store, AttachError};
 use crate::pagination::{Page, PageQuery, PageRequest, PageResponse, encode_cursor};
 use crate::users;
 
-/// At most this many images per post.
-pub const MAX_MEDIA: usize = 4;
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_post, list_posts))
@@ -226,22 +223,7 @@ fn validate_new_post(
 ) -> Result<(Content, Vec<Uuid>), AppError> {
     let mut errors = Vec::new();
     let media_ids = media_ids.unwrap_or_default();
-    let mut ids = Vec::with_capacity(media_ids.len());
-    if media_ids.len() > MAX_MEDIA {
-        errors.push(FieldError::new("media_ids", "must list at most 4 media"));
-    }
-    for raw in media_ids {
-        match Uuid::parse_str(raw) {
-            Ok(id) if ids.contains(&id) => {
-                errors.push(FieldError::new("media_ids", format!("lists {id} twice")))
-            }
-            Ok(id) => ids.push(id),
-            Err(_) => errors.push(FieldError::new(
-                "media_ids",
-                format!("{raw:?} is not a media id"),
-            )),
-        }
-    }
+    let ids = crate::media::parse_media_ids(media_ids, &mut errors);
     let content = if media_ids.is_empty() {
         Content::parse(content)
     } else {

@@ -20,7 +20,6 @@ use crate::media::store::{self as media_store, AttachError};
 use crate::pagination::{Page, PageQuery, PageRequest, PageResponse, encode_cursor};
 use crate::posts::domain::Content;
 use crate::posts::idempotency::{self, Claim, Created};
-use crate::posts::routes::MAX_MEDIA;
 
 /// How far ahead a post may be scheduled.
 pub const MAX_AHEAD: TimeDelta = TimeDelta::days(365);
@@ -66,26 +65,6 @@ fn parse_publish_at(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, St
         return Err("must be at most 365 days ahead".into());
     }
     Ok(at)
-}
-
-fn parse_media_ids(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<Uuid> {
-    let mut ids = Vec::with_capacity(raw.len());
-    if raw.len() > MAX_MEDIA {
-        errors.push(FieldError::new("media_ids", "must list at most 4 media"));
-    }
-    for item in raw {
-        match Uuid::parse_str(item) {
-            Ok(id) if ids.contains(&id) => {
-                errors.push(FieldError::new("media_ids", format!("lists {id} twice")))
-            }
-            Ok(id) => ids.push(id),
-            Err(_) => errors.push(FieldError::new(
-                "media_ids",
-                format!("{item:?} is not a media id"),
-            )),
-        }
-    }
-    ids
 }
 
 fn unavailable(id: Uuid) -> AppError {
@@ -155,7 +134,7 @@ pub async fn create_scheduled_post(
     let key = idempotency::key_from(&headers)?;
     let now = state.clock.now();
     let mut errors = Vec::new();
-    let media_ids = parse_media_ids(
+    let media_ids = crate::media::parse_media_ids(
         request.media_ids.as_deref().unwrap_or_default(),
         &mut errors,
     );
@@ -400,7 +379,7 @@ pub async fn update_scheduled_post(
     let media_ids = request
         .media_ids
         .as_deref()
-        .map(|raw| parse_media_ids(raw, &mut errors));
+        .map(|raw| crate::media::parse_media_ids(raw, &mut errors));
     let publish_at = match &request.publish_at {
         Some(raw) => match parse_publish_at(raw, now) {
             Ok(at) => Some(at),
