@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::map_response;
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -24,7 +24,16 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{problem_json_fallback, route_not_found};
 use crate::media::storage::MediaStore;
-use crate::{auth, db, docs, media, ops, posts, scheduler, telemetry, users};
+use crate::overload::Admission;
+use crate::ratelimit::RateLimiter;
+use crate::server::ConnectionLimits;
+use crate::{
+    auth, db, docs, media, ops, overload, posts, ratelimit, scheduler, security, server, telemetry,
+    users,
+};
+
+/// How often clients whose budgets are whole again are forgotten.
+const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
 
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
@@ -45,6 +54,10 @@ pub struct AppState {
     pub sql_statements: Arc<AtomicU64>,
     /// Wakes the scheduled-post publisher when a schedule is created or edited.
     pub publisher_wake: Arc<Notify>,
+    /// Per-client request budgets; `None` when `ROOST_RATE_LIMITS=off`.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The bound on requests in progress, and their deadline.
+    pub admission: Admission,
 }
 
 impl AppState {
@@ -67,6 +80,8 @@ impl AppState {
             image_permits: Arc::new(Semaphore::new(cores)),
             sql_statements,
             publisher_wake: Arc::new(Notify::new()),
+            rate_limiter: RateLimiter::from_config(&config),
+            admission: Admission::new(config.max_concurrent_requests, config.request_timeout),
             db,
             config: Arc::new(config),
             clock,
@@ -96,10 +111,22 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 pub fn router(state: AppState) -> Router {
     let (api, document) = api_router().split_for_parts();
     let body_limit = state.config.json_body_limit;
-    api.merge(docs::router(document))
+    let app = api
+        .merge(docs::router(docs::with_shared_responses(document)))
         .fallback(route_not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::new())
+        .layer(from_fn_with_state(state.clone(), overload::admit))
+        .layer(from_fn_with_state(
+            state.clone(),
+            ratelimit::enforce_budgets,
+        ));
+    // CORS outside the budgets, so that a browser can read a 429 too.
+    let app = match security::cors_layer(&state.config.cors_origins) {
+        Some(cors) => app.layer(cors),
+        None => app,
+    };
+    app.layer(from_fn(security::security_headers))
         .layer(telemetry::trace_layer())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -161,13 +188,23 @@ impl Application {
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let cleanup = media::cleanup::CleanupTask::spawn(self.state.clone());
         let publisher = scheduler::publisher::Publisher::spawn(self.state.clone());
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let forgetting = self.state.rate_limiter.clone().map(|limiter| {
+            tokio::spawn(async move {
+                let mut interval = tokio::time::interval(FORGET_IDLE_CLIENTS_EVERY);
+                loop {
+                    interval.tick().await;
+                    limiter.forget_idle_clients();
+                }
+            })
+        });
+        let limits = ConnectionLimits {
+            max_connections: self.state.config.max_connections,
+            header_read_timeout: self.state.config.header_read_timeout,
+        };
+        let result = server::serve(self.listener, self.router, limits, shutdown).await;
+        if let Some(forgetting) = forgetting {
+            forgetting.abort();
+        }
         publisher.stop().await;
         cleanup.stop().await;
         self.state.db.close_by_ref().await.ok();

@@ -1,8 +1,10 @@
 //! Typed configuration read from the environment (and `.env`), with every default in one place.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// Everything the server needs to start, parsed once at start-up.
 #[derive(Debug, Clone)]
@@ -19,6 +21,26 @@ pub struct Config {
     pub token_ttl: Duration,
     /// Whether the per-client request budgets apply (the failed-login rule always does).
     pub rate_limits: bool,
+    /// The request budgets, per client and minute, when `rate_limits` is on.
+    pub budgets: Budgets,
+    /// Client addresses the budgets do not apply to, when they connect directly (not
+    /// through a proxy): by default the loopback addresses, for local tools and tests.
+    pub rate_limit_exempt: Vec<IpNet>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed; empty (the default) means the
+    /// client address is always the peer of the TCP connection.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Origins allowed to call the API from a browser (CORS); empty (the default) allows
+    /// none, `*` allows any.
+    pub cors_origins: Vec<String>,
+    /// Requests served at once; more are refused with 503 rather than queued.
+    pub max_concurrent_requests: usize,
+    /// Open connections at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Longest a request may take, body upload included, before it is answered 503 and
+    /// its work rolled back.
+    pub request_timeout: Duration,
+    /// Longest a client may take to send a request's headers (slow-client protection).
+    pub header_read_timeout: Duration,
     /// Largest accepted JSON request body, in bytes.
     pub json_body_limit: usize,
     /// Failed logins for one email address, within `login_failure_window`, after which
@@ -37,6 +59,37 @@ pub struct Config {
     pub max_image_bytes: usize,
     /// How often never-attached uploads (and expired idempotency keys) are cleaned up.
     pub media_cleanup_interval: Duration,
+}
+
+/// Requests per minute a client may make in each class of request. A budget of `n`
+/// allows a burst of `n`, then one request every `60/n` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    /// Reads (`GET`) other than searches.
+    pub read: u32,
+    /// Writes (`POST`, `PUT`, `PATCH`, `DELETE`) other than those below.
+    pub write: u32,
+    /// Searches: `GET /users?q=` and `GET /posts?q=`.
+    pub search: u32,
+    /// Image uploads: `POST /media` and `PUT /me/avatar`.
+    pub upload: u32,
+    /// `POST /auth/register`, per client address.
+    pub register: u32,
+    /// `POST /auth/login`, per client address (the failed-login rule applies on top).
+    pub login: u32,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Self {
+            read: 600,
+            write: 120,
+            search: 60,
+            upload: 20,
+            register: 5,
+            login: 60,
+        }
+    }
 }
 
 /// Argon2id cost. The defaults are OWASP's recommendation (19 MiB, 2 passes, 1 lane).
@@ -76,6 +129,11 @@ pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
 pub const DEFAULT_SCHEDULER_RECHECK_SECS: u64 = 5;
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS: u64 = 60 * 60;
+pub const DEFAULT_RATE_LIMIT_EXEMPT: &str = "127.0.0.0/8, ::1";
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u64 = 512;
+pub const DEFAULT_MAX_CONNECTIONS: u64 = 4096;
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
+pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 
 impl Config {
     /// Reads the process environment, after loading `.env` if one exists.
@@ -140,6 +198,28 @@ impl Config {
             },
         };
         let defaults = PasswordHashConfig::default();
+        let budget_defaults = Budgets::default();
+        let budget = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            Ok(number(&get, name, default.into(), 1)? as u32)
+        };
+        let budgets = Budgets {
+            read: budget("ROOST_RATE_LIMIT_READ", budget_defaults.read)?,
+            write: budget("ROOST_RATE_LIMIT_WRITE", budget_defaults.write)?,
+            search: budget("ROOST_RATE_LIMIT_SEARCH", budget_defaults.search)?,
+            upload: budget("ROOST_RATE_LIMIT_UPLOAD", budget_defaults.upload)?,
+            register: budget("ROOST_RATE_LIMIT_REGISTER", budget_defaults.register)?,
+            login: budget("ROOST_RATE_LIMIT_LOGIN", budget_defaults.login)?,
+        };
+        // Unlike the other variables, an empty value here is meaningful: no exemptions.
+        let rate_limit_exempt = networks(
+            "ROOST_RATE_LIMIT_EXEMPT",
+            &lookup("ROOST_RATE_LIMIT_EXEMPT").unwrap_or_else(|| DEFAULT_RATE_LIMIT_EXEMPT.into()),
+        )?;
+        let trusted_proxies = networks(
+            "ROOST_TRUSTED_PROXIES",
+            &get("ROOST_TRUSTED_PROXIES").unwrap_or_default(),
+        )?;
+        let cors_origins = cors_origins(&get("ROOST_CORS_ORIGINS").unwrap_or_default())?;
 
         Ok(Self {
             database_url,
@@ -155,6 +235,30 @@ impl Config {
                 1,
             )?),
             rate_limits,
+            budgets,
+            rate_limit_exempt,
+            trusted_proxies,
+            cors_origins,
+            max_concurrent_requests: number(
+                &get,
+                "ROOST_MAX_CONCURRENT_REQUESTS",
+                DEFAULT_MAX_CONCURRENT_REQUESTS,
+                1,
+            )? as usize,
+            max_connections: number(&get, "ROOST_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1)?
+                as usize,
+            request_timeout: Duration::from_secs(number(
+                &get,
+                "ROOST_REQUEST_TIMEOUT_SECS",
+                DEFAULT_REQUEST_TIMEOUT_SECS,
+                1,
+            )?),
+            header_read_timeout: Duration::from_secs(number(
+                &get,
+                "ROOST_HEADER_READ_TIMEOUT_SECS",
+                DEFAULT_HEADER_READ_TIMEOUT_SECS,
+                1,
+            )?),
             json_body_limit: number(
                 &get,
                 "ROOST_JSON_BODY_LIMIT",
@@ -239,6 +343,55 @@ fn number(
     }
 }
 
+/// Parses a comma-separated list of addresses and networks (`10.0.0.0/8, ::1`).
+fn networks(name: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError {
+                    name,
+                    message: format!("{item:?} is not an IP address or a network like 10.0.0.0/8"),
+                })
+        })
+        .collect()
+}
+
+/// Parses `ROOST_CORS_ORIGINS`: `*`, or a comma-separated list of `scheme://host[:port]`.
+fn cors_origins(text: &str) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = text
+        .split(',')
+        .map(|origin| origin.trim().trim_end_matches('/'))
+        .filter(|origin| !origin.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for origin in &origins {
+        let valid = origin == "*"
+            || url::Url::parse(origin).is_ok_and(|url| {
+                matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.path() == "/"
+                    && url.query().is_none()
+                    && url.origin().ascii_serialization() == *origin
+            });
+        if !valid {
+            return Err(ConfigError {
+                name: "ROOST_CORS_ORIGINS",
+                message: format!("{origin:?} is not `*` or an origin like https://app.example"),
+            });
+        }
+    }
+    if origins.len() > 1 && origins.iter().any(|origin| origin == "*") {
+        return Err(ConfigError {
+            name: "ROOST_CORS_ORIGINS",
+            message: "`*` cannot be combined with other origins".into(),
+        });
+    }
+    Ok(origins)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +438,58 @@ mod tests {
     fn rate_limits_can_be_turned_off() {
         assert!(!config(&[("ROOST_RATE_LIMITS", "off")]).unwrap().rate_limits);
         assert!(config(&[("ROOST_RATE_LIMITS", "sometimes")]).is_err());
+    }
+
+    #[test]
+    fn budgets_and_exemptions_have_safe_defaults_and_can_be_set() {
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.budgets, Budgets::default());
+        assert!(
+            defaults.budgets.login >= 60,
+            "the contract allows 60 logins a minute"
+        );
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!(
+            defaults
+                .rate_limit_exempt
+                .iter()
+                .any(|net| net.contains(&loopback))
+        );
+        assert!(defaults.trusted_proxies.is_empty());
+        assert!(defaults.cors_origins.is_empty());
+
+        let custom = config(&[
+            ("ROOST_RATE_LIMIT_READ", "3"),
+            ("ROOST_RATE_LIMIT_EXEMPT", ""),
+            ("ROOST_TRUSTED_PROXIES", "10.0.0.0/8, fd00::1"),
+            (
+                "ROOST_CORS_ORIGINS",
+                "https://app.example, http://localhost:3000/",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(custom.budgets.read, 3);
+        assert!(custom.rate_limit_exempt.is_empty());
+        assert_eq!(custom.trusted_proxies.len(), 2);
+        assert!(custom.trusted_proxies[0].contains(&"10.1.2.3".parse::<IpAddr>().unwrap()));
+        assert_eq!(
+            custom.cors_origins,
+            ["https://app.example", "http://localhost:3000"]
+        );
+    }
+
+    #[test]
+    fn bad_networks_and_origins_are_refused() {
+        for (name, value) in [
+            ("ROOST_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("ROOST_RATE_LIMIT_EXEMPT", "localhost"),
+            ("ROOST_CORS_ORIGINS", "app.example"),
+            ("ROOST_CORS_ORIGINS", "https://app.example/path"),
+            ("ROOST_CORS_ORIGINS", "*, https://app.example"),
+            ("ROOST_RATE_LIMIT_LOGIN", "0"),
+        ] {
+            assert_eq!(config(&[(name, value)]).unwrap_err().name, name, "{value}");
+        }
     }
 
     #[test]

@@ -9,11 +9,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use utoipa::openapi::OpenApi as OpenApiDocument;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{
+    Content, ContentBuilder, OpenApi as OpenApiDocument, Ref, RefOr, Response as ApiResponse,
+    ResponseBuilder,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::app::{self, AppState};
+use crate::error::PROBLEM_JSON;
 
 /// Where the document and the docs page are served.
 pub const OPENAPI_PATH: &str = "/api/openapi.json";
@@ -68,7 +74,134 @@ pub fn base() -> OpenApiDocument {
 
 /// The whole document, as served at `/api/openapi.json` and printed by `roost openapi`.
 pub fn openapi() -> OpenApiDocument {
-    app::api_router().into_openapi()
+    with_shared_responses(app::api_router().into_openapi())
+}
+
+/// Adds the answers any API operation can give whatever its own logic: `429` when the
+/// client's request budget is spent, and `503` when the server sheds load, a request runs
+/// out of time or the database is away. Declared once under `components.responses` and
+/// referenced from every operation except the health probes, which are never budgeted
+/// or shed (and document their own 503). An operation's own 429 (login's failed-login
+/// rule) is kept.
+pub fn with_shared_responses(mut document: OpenApiDocument) -> OpenApiDocument {
+    let components = document.components.get_or_insert_with(Default::default);
+    components
+        .responses
+        .insert("RateLimited".into(), RefOr::T(rate_limited_response()));
+    components
+        .responses
+        .insert("Unavailable".into(), RefOr::T(unavailable_response()));
+    for (path, item) in document.paths.paths.iter_mut() {
+        if path == "/healthz" || path == "/readyz" {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            responses
+                .entry("429".into())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RateLimited")));
+            responses
+                .entry("503".into())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Unavailable")));
+        }
+    }
+    document
+}
+
+fn retry_after_header(description: &str) -> Header {
+    let mut header = Header::new(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1)),
+    );
+    header.description = Some(description.into());
+    header
+}
+
+fn count_header(description: &str) -> Header {
+    let mut header = Header::new(
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(0)),
+    );
+    header.description = Some(description.into());
+    header
+}
+
+fn problem_content(example: serde_json::Value) -> Content {
+    ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .example(Some(example))
+        .build()
+}
+
+fn rate_limited_response() -> ApiResponse {
+    ResponseBuilder::new()
+        .description(
+            "The client's request budget for this kind of request is spent (see the guide's \
+             rate-limit section). Wait `Retry-After` seconds. Every budgeted response also \
+             carries `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (and the \
+             same with an `X-` prefix).",
+        )
+        .header(
+            "Retry-After",
+            retry_after_header("Seconds until a request of this kind can succeed."),
+        )
+        .header(
+            "RateLimit-Limit",
+            count_header("Requests of this kind allowed per minute."),
+        )
+        .header(
+            "RateLimit-Remaining",
+            count_header("Requests of this kind left now (0)."),
+        )
+        .header(
+            "RateLimit-Reset",
+            count_header("Seconds until the budget is whole again."),
+        )
+        .content(
+            PROBLEM_JSON,
+            problem_content(serde_json::json!({
+                "type": "about:blank",
+                "title": "Too Many Requests",
+                "status": 429,
+                "code": "rate_limited",
+                "detail": "Too many requests of this kind from this client; retry in 12 s."
+            })),
+        )
+        .build()
+}
+
+fn unavailable_response() -> ApiResponse {
+    ResponseBuilder::new()
+        .description(
+            "Try again shortly (`Retry-After`). `code` says why: `overloaded` (the server is at \
+             capacity and refused the request without doing anything), `timeout` (the request \
+             ran out of time and was abandoned; its changes were rolled back), or \
+             `service_unavailable` (the database cannot be reached).",
+        )
+        .header(
+            "Retry-After",
+            retry_after_header("Seconds to wait before retrying."),
+        )
+        .content(
+            PROBLEM_JSON,
+            problem_content(serde_json::json!({
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "code": "overloaded",
+                "detail": "The server is at capacity; retry shortly."
+            })),
+        )
+        .build()
 }
 
 /// Routes serving the document and the Swagger UI page.

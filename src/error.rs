@@ -106,9 +106,10 @@ pub enum AppError {
         detail: String,
         retry_after_secs: u64,
     },
-    /// 503: a dependency (the database) is unavailable right now.
+    /// 503, with `Retry-After`: the database is unavailable (`service_unavailable`), the
+    /// server is at capacity (`overloaded`), or the request ran out of time (`timeout`).
     #[error("{detail}")]
-    ServiceUnavailable { detail: String },
+    ServiceUnavailable { code: &'static str, detail: String },
     /// 500: anything unexpected. Logged in full, never shown.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -161,7 +162,8 @@ impl AppError {
             Self::BadRequest { code, detail }
             | Self::Forbidden { code, detail }
             | Self::Unprocessable { code, detail }
-            | Self::TooManyRequests { code, detail, .. } => (code, detail.clone(), None),
+            | Self::TooManyRequests { code, detail, .. }
+            | Self::ServiceUnavailable { code, detail } => (code, detail.clone(), None),
             Self::Unauthorized { code, detail } => (code, (*detail).to_owned(), None),
             Self::NotFound { detail } => ("not_found", detail.clone(), None),
             Self::Conflict {
@@ -182,7 +184,6 @@ impl AppError {
                 "The request body has invalid fields.".to_owned(),
                 Some(errors.clone()),
             ),
-            Self::ServiceUnavailable { detail } => ("service_unavailable", detail.clone(), None),
             Self::Internal(_) => (
                 "internal_error",
                 "An unexpected error occurred; it has been logged.".to_owned(),
@@ -205,6 +206,7 @@ impl From<DbErr> for AppError {
         if is_unavailable(&error) {
             tracing::warn!(%error, "database unavailable");
             return Self::ServiceUnavailable {
+                code: "service_unavailable",
                 detail: "The database is unavailable; try again shortly.".into(),
             };
         }
@@ -212,8 +214,12 @@ impl From<DbErr> for AppError {
     }
 }
 
-/// Whether a database error means "cannot reach the database right now" rather than a bug.
+/// Whether a database error means "cannot reach the database right now" rather than a bug
+/// (including SQLite still busy with another writer after its timeout and retries).
 fn is_unavailable(error: &DbErr) -> bool {
+    if crate::db::is_busy(error) {
+        return true;
+    }
     use sea_orm::RuntimeErr;
     use sea_orm::sqlx::Error as SqlxError;
     match error {

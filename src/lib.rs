@@ -16,6 +16,10 @@
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
 //! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments, idempotency keys.
 //! - [`scheduler`]: scheduled posts and the in-process publisher (durable, exactly once).
+//! - [`server`]: the HTTP listener: header deadlines, connection cap, graceful drain.
+//! - [`ratelimit`]: per-client request budgets and the client address behind proxies.
+//! - [`overload`]: the bound on requests in progress (503 beyond it) and their deadline.
+//! - [`security`]: CORS and the security headers of every response.
 //! - [`ops`]: `/healthz` and `/readyz`.
 //! - [`seed`]: `roost seed`, a large deterministic synthetic dataset for benchmarks.
 //! - [`docs`]: the OpenAPI document and the interactive docs page.
@@ -32,10 +36,14 @@ pub mod error;
 pub mod extract;
 pub mod media;
 pub mod ops;
+pub mod overload;
 pub mod pagination;
 pub mod posts;
+pub mod ratelimit;
 pub mod scheduler;
+pub mod security;
 pub mod seed;
+pub mod server;
 pub mod telemetry;
 pub mod users;
 

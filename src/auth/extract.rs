@@ -83,7 +83,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<Auth
 
 /// The token in an `Authorization` value, if the scheme is `Bearer` or `Token`
 /// (case-insensitive) and the token has the shape of one we issue.
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let scheme_ok = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token");
     let token = token.trim();

@@ -164,24 +164,35 @@ pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> 
 /// How many times a transaction that lost a deadlock is run again.
 const DEADLOCK_RETRIES: u32 = 3;
 
-/// Whether PostgreSQL aborted the transaction to break a deadlock or a serialization
-/// conflict: running it again is the documented remedy.
-pub fn is_retryable(error: &DbErr) -> bool {
+/// The database's own error code, when the error came from the database.
+fn database_code(error: &DbErr) -> Option<String> {
     use sea_orm::RuntimeErr;
     let (DbErr::Exec(RuntimeErr::SqlxError(inner))
     | DbErr::Query(RuntimeErr::SqlxError(inner))
     | DbErr::Conn(RuntimeErr::SqlxError(inner))) = error
     else {
-        return false;
+        return None;
     };
     inner
         .as_database_error()
         .and_then(|db_error| db_error.code())
-        .is_some_and(|code| code == "40P01" || code == "40001")
+        .map(|code| code.into_owned())
+}
+
+/// Whether SQLite gave up waiting for another writer (`SQLITE_BUSY` and its extended
+/// codes, or `SQLITE_LOCKED`) after its busy timeout: the work can simply be run again.
+pub fn is_busy(error: &DbErr) -> bool {
+    database_code(error).is_some_and(|code| matches!(code.as_str(), "5" | "6" | "261" | "517"))
+}
+
+/// Whether the transaction can be run again as it is: PostgreSQL aborted it to break a
+/// deadlock or a serialization conflict, or SQLite stayed busy past its timeout.
+pub fn is_retryable(error: &DbErr) -> bool {
+    is_busy(error) || database_code(error).is_some_and(|code| code == "40P01" || code == "40001")
 }
 
 /// Runs `work` as one write transaction, committing on success and running it again (a
-/// few times) when the database aborted it to break a deadlock.
+/// few times) when the database aborted it to break a deadlock or stayed busy.
 pub async fn write_transaction<T, F>(db: &DatabaseConnection, mut work: F) -> Result<T, DbErr>
 where
     F: for<'t> FnMut(
@@ -203,7 +214,10 @@ where
         match result {
             Err(error) if attempt < DEADLOCK_RETRIES && is_retryable(&error) => {
                 attempt += 1;
-                tracing::debug!(attempt, "transaction lost a deadlock; running it again");
+                tracing::debug!(
+                    attempt,
+                    "transaction lost a deadlock or found the database busy; running it again"
+                );
             }
             other => return other,
         }

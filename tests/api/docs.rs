@@ -157,7 +157,25 @@ fn every_operation_is_described_with_examples() {
             responses.keys().any(|status| status.starts_with('2')),
             "{name}: success response"
         );
+        if path.starts_with("/api/v1") || path.starts_with("/media") {
+            for status in ["429", "503"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{name}: budgeted operations document {status}"
+                );
+            }
+        }
         for (status, response) in responses {
+            // Responses shared by many operations are declared once under components.
+            let response = match response["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference
+                        .strip_prefix("#/components/responses/")
+                        .expect("a reference to a shared response");
+                    &document["components"]["responses"][name]
+                }
+                None => response,
+            };
             assert!(
                 response["description"]
                     .as_str()

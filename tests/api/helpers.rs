@@ -38,6 +38,29 @@ macro_rules! both_databases {
     };
 }
 
+/// As [`both_databases!`], with extra configuration: `both_databases_with!(VARS; name, …)`
+/// where `VARS` is a `&[(&str, &str)]` constant in the calling module.
+#[macro_export]
+macro_rules! both_databases_with {
+    ($vars:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::TestApp::sqlite_with(super::$vars).await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::postgres_with(super::$vars).await {
+                        super::$name(app).await;
+                    }
+                }
+            }
+        )*
+    };
+}
+
 pub struct TestApp {
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub address: String,
