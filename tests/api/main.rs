@@ -4,6 +4,7 @@
 
 mod helpers;
 mod images;
+mod ordered_json;
 
 mod auth;
 mod avatars;
