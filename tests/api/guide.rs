@@ -45,6 +45,8 @@
 //! match with the real response (keeping the guide's values where they stand for the same
 //! real ones, and formatting JSON to fit 90 columns); matching blocks are left as written.
 //! A new request can be added with an empty ```` ```http ```` block after it, then blessed.
+//! `ROOST_BLESS=all` rewrites every response block, and every varying value in the guide
+//! (in variables and requests too), from one run: use it to refresh the whole guide.
 //!
 //! The server runs on a manual clock, moved by the real time elapsed before each request
 //! (at least 1 ms, at most 100 ms), so timestamps look real while windows such as the
@@ -88,30 +90,47 @@ mod the_guide_runs_as_written {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        run_guide(TestApp::sqlite_with(CONFIG).await, blessing()).await;
+        run_guide(TestApp::sqlite_with(CONFIG).await, Bless::from_env()).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         // Blessing writes the guide from the SQLite run alone.
-        if blessing() {
+        if Bless::from_env() != Bless::Off {
             return;
         }
         if let Some(app) = TestApp::postgres_with(CONFIG).await {
-            run_guide(app, false).await;
+            run_guide(app, Bless::Off).await;
         }
     }
 }
 
-fn blessing() -> bool {
-    std::env::var("ROOST_BLESS").is_ok_and(|value| !value.is_empty() && value != "0")
+/// What `ROOST_BLESS` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bless {
+    /// Check only.
+    Off,
+    /// Rewrite the response blocks that do not match.
+    Mismatches,
+    /// Rewrite every response block and every varying value from this run.
+    All,
+}
+
+impl Bless {
+    fn from_env() -> Self {
+        match std::env::var("ROOST_BLESS").as_deref() {
+            Ok("all") => Self::All,
+            Ok("" | "0") | Err(_) => Self::Off,
+            Ok(_) => Self::Mismatches,
+        }
+    }
 }
 
 fn repository_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-async fn run_guide(app: TestApp, bless: bool) {
+async fn run_guide(app: TestApp, bless: Bless) {
     let path = repository_path(GUIDE);
     let text = std::fs::read_to_string(&path).expect("docs/guide.md is readable");
     let lines: Vec<&str> = text.lines().collect();
@@ -179,7 +198,7 @@ async fn run_guide(app: TestApp, bless: bool) {
         let response_line = response_block.first_line;
         let documented = match parse_response(&response_block.content) {
             Ok(documented) => Some(documented),
-            Err(_) if bless => None,
+            Err(_) if bless != Bless::Off => None,
             Err(error) => {
                 run.failures
                     .push(format!("{GUIDE}:{response_line}: {error}"));
@@ -190,10 +209,10 @@ async fn run_guide(app: TestApp, bless: bool) {
             Some(documented) => run.compare(documented, &real),
             None => vec!["no response shown yet".to_owned()],
         };
-        if mismatches.is_empty() {
+        if mismatches.is_empty() && bless != Bless::All {
             continue;
         }
-        if bless {
+        if bless != Bless::Off {
             let shown: Vec<String> = documented
                 .map(|documented| {
                     documented
@@ -203,7 +222,7 @@ async fn run_guide(app: TestApp, bless: bool) {
                         .collect()
                 })
                 .unwrap_or_default();
-            let rendered = run.render(&real, &shown);
+            let rendered = run.render(&real, &shown, bless == Bless::Mismatches);
             rewrites.push((response_line, response_block.last_line, rendered));
         } else {
             run.failures.push(format!(
@@ -216,7 +235,11 @@ async fn run_guide(app: TestApp, bless: bool) {
     assert!(checked > 0, "{GUIDE} shows no request");
     if !rewrites.is_empty() {
         let count = rewrites.len();
-        std::fs::write(&path, apply_rewrites(&lines, rewrites)).expect("docs/guide.md written");
+        let mut rewritten = apply_rewrites(&lines, rewrites);
+        if bless == Bless::All {
+            rewritten = run.to_real(&rewritten);
+        }
+        std::fs::write(&path, rewritten).expect("docs/guide.md written");
         eprintln!("rewrote {count} response block(s) of {GUIDE}");
     }
     assert!(
@@ -940,8 +963,9 @@ impl GuideRun {
         Ok(())
     }
 
-    /// The response block for a real response, in the guide's values where known.
-    fn render(&mut self, real: &Real, shown_headers: &[String]) -> String {
+    /// The response block for a real response, in the guide's values where known if
+    /// `keep_shown_values`, else in the real values.
+    fn render(&mut self, real: &Real, shown_headers: &[String], keep_shown_values: bool) -> String {
         let mut out = format!(
             "HTTP/1.1 {} {}\n",
             real.status.as_u16(),
@@ -955,11 +979,20 @@ impl GuideRun {
         }
         for name in names {
             if let Some(value) = header_value(&real.headers, &name) {
-                let _ = writeln!(out, "{}: {}", name.to_ascii_lowercase(), self.shown(&value));
+                let value = if keep_shown_values {
+                    self.shown(&value)
+                } else {
+                    value
+                };
+                let _ = writeln!(out, "{}: {value}", name.to_ascii_lowercase());
             }
         }
         if let Some(body) = &real.body {
-            let body = self.shown_json(body);
+            let body = if keep_shown_values {
+                self.shown_json(body)
+            } else {
+                body.clone()
+            };
             out.push('\n');
             out.push_str(&format_json(&body, 0, 0, JSON_WIDTH));
         }
