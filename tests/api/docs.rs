@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::both_databases;
 use crate::helpers::TestApp;
+use crate::ordered_json::Json;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
@@ -213,5 +214,47 @@ fn every_operation_is_described_with_examples() {
                 "{name}: protected operations document 401"
             );
         }
+    }
+}
+
+/// The committed snapshot of the document, which clients and tools can read without
+/// running the server.
+const SNAPSHOT: &str = "docs/openapi.json";
+
+/// `docs/openapi.json` is the document the server serves, pretty-printed; with
+/// `ROOST_BLESS=1` the test rewrites it instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_document_matches_the_committed_snapshot() {
+    let app = TestApp::sqlite().await;
+    let response = app.get("/api/openapi.json", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let served: Json = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+    let pretty = serde_json::to_string_pretty(&served).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(SNAPSHOT);
+    if std::env::var("ROOST_BLESS").is_ok_and(|value| !value.is_empty() && value != "0") {
+        std::fs::write(&path, &pretty).expect("snapshot written");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != pretty {
+        let difference = committed
+            .lines()
+            .zip(pretty.lines())
+            .enumerate()
+            .find(|(_, (old, new))| old != new)
+            .map_or_else(
+                || "the files differ in length".to_owned(),
+                |(index, (old, new))| {
+                    format!(
+                        "first difference at line {}:\n  committed: {old}\n  served:    {new}",
+                        index + 1
+                    )
+                },
+            );
+        panic!(
+            "{SNAPSHOT} differs from the document the server serves; {difference}\n\
+             If the change is intended, update the snapshot with \
+             `ROOST_BLESS=1 cargo test --test api docs::` and commit it."
+        );
     }
 }

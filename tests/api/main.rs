@@ -4,6 +4,7 @@
 
 mod helpers;
 mod images;
+mod ordered_json;
 
 mod auth;
 mod avatars;
@@ -13,6 +14,7 @@ mod errors;
 mod faults;
 mod feed;
 mod follows;
+mod guide;
 mod likes;
 mod limits;
 mod media;
