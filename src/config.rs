@@ -52,6 +52,9 @@ pub struct Config {
     pub password_hash: PasswordHashConfig,
     /// Maximum number of pooled database connections.
     pub database_max_connections: u32,
+    /// Longest a request waits for a pooled connection (pool exhausted, database down)
+    /// before it is answered 503.
+    pub database_acquire_timeout: Duration,
     /// Longest the publisher sleeps before re-checking for due schedules written by other
     /// processes (its own are noticed at once).
     pub scheduler_recheck: Duration,
@@ -126,6 +129,7 @@ pub const DEFAULT_JSON_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
+pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECS: u64 = 5;
 pub const DEFAULT_SCHEDULER_RECHECK_SECS: u64 = 5;
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS: u64 = 60 * 60;
@@ -303,6 +307,12 @@ impl Config {
                 DEFAULT_DATABASE_MAX_CONNECTIONS.into(),
                 1,
             )? as u32,
+            database_acquire_timeout: Duration::from_secs(number(
+                &get,
+                "ROOST_DATABASE_ACQUIRE_TIMEOUT_SECS",
+                DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECS,
+                1,
+            )?),
             scheduler_recheck: Duration::from_secs(number(
                 &get,
                 "ROOST_SCHEDULER_RECHECK_SECS",

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use crate::config::Config;
 
-/// How long a request waits for a pooled connection before failing fast with 503.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening a connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a locked database before reporting `busy`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators.
@@ -36,16 +36,25 @@ pub fn new_id() -> Uuid {
 /// Opens a connection pool for `config.database_url`, creating the SQLite file (and its
 /// folder) on first use.
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
-    connect_url(&config.database_url, config.database_max_connections).await
+    connect_url(
+        &config.database_url,
+        config.database_max_connections,
+        config.database_acquire_timeout,
+    )
+    .await
 }
 
-async fn connect_url(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+async fn connect_url(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(acquire_timeout)
+        .connect_timeout(CONNECT_TIMEOUT)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         let parent = sqlite_path(url).and_then(Path::parent);
@@ -100,7 +109,7 @@ pub fn redact(url: &str) -> String {
 /// of several processes take turns instead of racing on the same DDL.
 pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     if config.database_url.starts_with("sqlite:") {
-        let db = connect_url(&config.database_url, 1).await?;
+        let db = connect_url(&config.database_url, 1, CONNECT_TIMEOUT).await?;
         migrations::Migrator::up(&db, None)
             .await
             .context("applying migrations")?;
@@ -108,7 +117,7 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
         return Ok(());
     }
     // A one-connection pool keeps the session-level lock and the migrations on one session.
-    let db = connect_url(&config.database_url, 1).await?;
+    let db = connect_url(&config.database_url, 1, CONNECT_TIMEOUT).await?;
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
         "SELECT pg_advisory_lock($1)",

@@ -164,3 +164,30 @@ async fn sqlite_writes_wait_out_another_writer_instead_of_failing() {
     }
     release.await.unwrap();
 }
+
+/// A pool with one connection, held by someone else: requests wait at most the acquire
+/// timeout, then get a 503 instead of hanging; the pool serves again once it is released.
+async fn an_exhausted_pool_answers_503_quickly(app: TestApp) {
+    let token = app.user("ann").await;
+    let held = sea_orm::TransactionTrait::begin(&app.state.db)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let response = app.get("/api/v1/me", Some(&token)).await;
+    let waited = started.elapsed();
+    assert!(response.headers().contains_key("retry-after"));
+    assert_problem(response, 503, "service_unavailable").await;
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(5),
+        "waited {waited:?}"
+    );
+    held.rollback().await.unwrap();
+    assert_eq!(app.get("/api/v1/me", Some(&token)).await.status(), 200);
+}
+
+const ONE_CONNECTION: &[(&str, &str)] = &[
+    ("ROOST_DATABASE_MAX_CONNECTIONS", "1"),
+    ("ROOST_DATABASE_ACQUIRE_TIMEOUT_SECS", "1"),
+];
+
+crate::both_databases_with!(ONE_CONNECTION; an_exhausted_pool_answers_503_quickly);
