@@ -129,6 +129,10 @@ pub const DEFAULT_JSON_BODY_LIMIT: usize = 1024 * 1024;
 pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
 pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
+/// SQLite has one writer at a time and each connection is a thread of its own: a few
+/// connections keep reads parallel, while more only add writers sleeping in SQLite's busy
+/// handler (which waits up to 100 ms between tries) and thread hand-offs.
+pub const DEFAULT_SQLITE_MAX_CONNECTIONS: u32 = 4;
 pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECS: u64 = 5;
 pub const DEFAULT_SCHEDULER_RECHECK_SECS: u64 = 5;
 pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
@@ -202,6 +206,11 @@ impl Config {
             },
         };
         let defaults = PasswordHashConfig::default();
+        let default_max_connections = if database_url.starts_with("sqlite:") {
+            DEFAULT_SQLITE_MAX_CONNECTIONS
+        } else {
+            DEFAULT_DATABASE_MAX_CONNECTIONS
+        };
         let budget_defaults = Budgets::default();
         let budget = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
             Ok(number(&get, name, default.into(), 1)? as u32)
@@ -304,7 +313,7 @@ impl Config {
             database_max_connections: number(
                 &get,
                 "ROOST_DATABASE_MAX_CONNECTIONS",
-                DEFAULT_DATABASE_MAX_CONNECTIONS.into(),
+                default_max_connections.into(),
                 1,
             )? as u32,
             database_acquire_timeout: Duration::from_secs(number(
@@ -430,6 +439,9 @@ mod tests {
         assert_eq!(config.password_hash, PasswordHashConfig::default());
         assert_eq!(config.max_image_bytes, 10 * 1024 * 1024);
         assert_eq!(config.media_cleanup_interval, Duration::from_secs(3600));
+        assert_eq!(config.database_max_connections, 4);
+        let postgres = super::tests::config(&[("ROOST_DATABASE_URL", "postgres://db/roost")]);
+        assert_eq!(postgres.unwrap().database_max_connections, 16);
     }
 
     #[test]
