@@ -46,6 +46,7 @@ impl Post {
             .get(&row.id)
             .map(|media| media.iter().map(|m| Media::from_model(m, state)).collect())
             .unwrap_or_default();
+        let tags = row.tags();
         Self {
             id: row.id.to_string(),
             author: UserSummary::new(
@@ -55,12 +56,12 @@ impl Post {
                 row.author_avatar_key.as_deref(),
                 state,
             ),
+            tags,
             content: row.content,
-            tags: extras.tags.remove(&row.id).unwrap_or_default(),
             media,
             like_count: row.like_count,
             comment_count: row.comment_count,
-            liked: extras.liked.as_ref().map(|liked| liked.contains(&row.id)),
+            liked: row.liked,
             created_at: row.created_at,
             edited_at: row.edited_at,
         }

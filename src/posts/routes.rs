@@ -51,14 +51,9 @@ pub fn post_not_found() -> AppError {
     AppError::not_found("There is no post with this id.")
 }
 
-/// Completes rows into posts with a fixed number of queries, keeping their order.
-pub async fn posts_from_rows(
-    state: &AppState,
-    rows: Vec<PostRow>,
-    viewer: Option<Uuid>,
-) -> Result<Vec<Post>, AppError> {
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut extras = store::hydrate(&state.db, &ids, viewer).await?;
+/// Completes rows into posts (at most one more query, for images), keeping their order.
+pub async fn posts_from_rows(state: &AppState, rows: Vec<PostRow>) -> Result<Vec<Post>, AppError> {
+    let mut extras = store::hydrate(&state.db, &rows).await?;
     Ok(rows
         .into_iter()
         .map(|row| Post::from_row(row, &mut extras, state))
@@ -72,19 +67,26 @@ pub async fn page_of_posts(
     viewer: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let rows = store::list(&state.db, filter, page.after_id()?, page.fetch_limit()).await?;
+    let rows = store::list(
+        &state.db,
+        filter,
+        viewer,
+        page.after_id()?,
+        page.fetch_limit(),
+    )
+    .await?;
     let (rows, next_cursor) =
         page.take_page(rows, |row| encode_cursor(&[&row.sort_key.to_string()]));
-    let posts = posts_from_rows(state, rows, viewer).await?;
+    let posts = posts_from_rows(state, rows).await?;
     Ok(page.respond(posts, next_cursor))
 }
 
 /// Loads one post as the viewer sees it, or 404.
 pub async fn load_post(state: &AppState, id: Uuid, viewer: Option<Uuid>) -> Result<Post, AppError> {
-    let row = store::find(&state.db, id)
+    let row = store::find(&state.db, id, viewer)
         .await?
         .ok_or_else(post_not_found)?;
-    Ok(posts_from_rows(state, vec![row], viewer).await?.remove(0))
+    Ok(posts_from_rows(state, vec![row]).await?.remove(0))
 }
 
 /// Body of `POST /posts`.

@@ -2,17 +2,17 @@
 //! list — feed, tag, author, search, likes — through a [`PostFilter`]; a page of posts is
 //! then completed ([`hydrate`]) with a fixed number of queries whatever its size.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Value,
+    QueryFilter, QuerySelect, Value,
 };
 use uuid::Uuid;
 
-use super::entity::{like, post, post_tag};
+use super::entity::{post, post_tag};
 use crate::db::statement;
 use crate::media::{entity as media, store as media_store};
 use crate::users::entity::user;
@@ -45,24 +45,64 @@ pub struct PostRow {
     pub author_username: String,
     pub author_display_name: String,
     pub author_avatar_key: Option<String>,
+    /// The post's tags in order, space-separated (tags never contain spaces).
+    pub tag_list: Option<String>,
+    /// Whether the viewer liked the post; `None` for anonymous viewers.
+    pub liked: Option<bool>,
+    /// How many images the post has (their rows are loaded only when there are some).
+    pub media_count: i64,
     /// The key the list is ordered by: the post id, or the like id for "posts I liked".
     pub sort_key: Uuid,
+}
+
+impl PostRow {
+    pub fn tags(&self) -> Vec<String> {
+        self.tag_list
+            .as_deref()
+            .map(|tags| tags.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// The post columns of the inner, filtered and limited query.
 const PAGE_COLUMNS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at";
 
-/// Completes the rows of an inner query `page` (already cut to one page) with counts and
-/// author, so those are computed for the page's rows only, never for every match.
-fn complete_page(inner: &str) -> String {
-    format!(
+/// Completes the rows of an inner query `page` (already cut to one page) with counts,
+/// author, tags and the viewer's like, so those are computed for the page's rows only,
+/// never for every match, and in the same statement: a page costs one round trip (plus one
+/// for its images, when it has any). The viewer's id, when there is one, is bound first.
+fn complete_page(
+    backend: DbBackend,
+    inner: &str,
+    inner_values: Vec<Value>,
+    viewer: Option<Uuid>,
+) -> (String, Vec<Value>) {
+    let tags = match backend {
+        DbBackend::Postgres => "string_agg(t.tag, ' ' ORDER BY t.position)",
+        _ => "group_concat(t.tag, ' ' ORDER BY t.position)",
+    };
+    let mut values = Vec::with_capacity(inner_values.len() + 1);
+    let liked = match viewer {
+        Some(viewer) => {
+            values.push(viewer.into());
+            "EXISTS (SELECT 1 FROM likes lv WHERE lv.post_id = page.id AND lv.user_id = ?)"
+        }
+        None => "NULL",
+    };
+    values.extend(inner_values);
+    let sql = format!(
         "SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
          (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id) AS like_count, \
          (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = page.id) AS comment_count, \
          u.username AS author_username, u.display_name AS author_display_name, \
-         u.avatar_key AS author_avatar_key, page.sort_key \
+         u.avatar_key AS author_avatar_key, \
+         (SELECT {tags} FROM post_tags t WHERE t.post_id = page.id) AS tag_list, \
+         {liked} AS liked, \
+         (SELECT COUNT(*) FROM media m WHERE m.post_id = page.id) AS media_count, \
+         page.sort_key \
          FROM ({inner}) page JOIN users u ON u.id = page.author_id ORDER BY page.sort_key DESC"
-    )
+    );
+    (sql, values)
 }
 
 /// One page of posts matching `filter`, newest first (by `sort_key`), after `after`.
@@ -75,6 +115,7 @@ fn complete_page(inner: &str) -> String {
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &PostFilter,
+    viewer: Option<Uuid>,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
@@ -136,7 +177,7 @@ pub async fn list(
     }
     sql.push_str(&format!(" ORDER BY {sort_column} DESC LIMIT ?"));
     values.push((limit as i64).into());
-    let sql = complete_page(&sql);
+    let (sql, values) = complete_page(backend, &sql, values, viewer);
     PostRow::find_by_statement(statement(backend, &sql, values))
         .all(db)
         .await
@@ -156,13 +197,20 @@ pub fn query_words(q: &str) -> Vec<String> {
     super::domain::words(q)
 }
 
-/// One post by id, as a list row.
-pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PostRow>, DbErr> {
+/// One post by id, as a list row seen by `viewer`.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    viewer: Option<Uuid>,
+) -> Result<Option<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    let sql = complete_page(&format!(
-        "{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id = ?"
-    ));
-    PostRow::find_by_statement(statement(backend, &sql, vec![id.into()]))
+    let (sql, values) = complete_page(
+        backend,
+        &format!("{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id = ?"),
+        vec![id.into()],
+        viewer,
+    );
+    PostRow::find_by_statement(statement(backend, &sql, values))
         .one(db)
         .await
 }
@@ -177,53 +225,22 @@ pub async fn author_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uui
         .await
 }
 
-/// What a page of posts needs beyond its rows, loaded in at most three queries.
+/// What a page of posts needs beyond its rows: the images of the posts that have some.
 #[derive(Debug, Default)]
 pub struct PostExtras {
-    pub tags: HashMap<Uuid, Vec<String>>,
     pub media: HashMap<Uuid, Vec<media::Model>>,
-    /// Posts of the page the viewer liked; `None` for anonymous viewers.
-    pub liked: Option<HashSet<Uuid>>,
 }
 
-/// Loads tags, media and the viewer's likes for `post_ids`.
-pub async fn hydrate(
-    db: &impl ConnectionTrait,
-    post_ids: &[Uuid],
-    viewer: Option<Uuid>,
-) -> Result<PostExtras, DbErr> {
-    if post_ids.is_empty() {
-        return Ok(PostExtras {
-            liked: viewer.map(|_| HashSet::new()),
-            ..PostExtras::default()
-        });
-    }
-    let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
-    let tag_rows = post_tag::Entity::find()
-        .filter(post_tag::Column::PostId.is_in(post_ids.iter().copied()))
-        .order_by_asc(post_tag::Column::PostId)
-        .order_by_asc(post_tag::Column::Position)
-        .all(db)
-        .await?;
-    for row in tag_rows {
-        tags.entry(row.post_id).or_default().push(row.tag);
-    }
-    let media = media_store::for_posts(db, post_ids).await?;
-    let liked = match viewer {
-        None => None,
-        Some(viewer) => {
-            let ids: Vec<Uuid> = like::Entity::find()
-                .select_only()
-                .column(like::Column::PostId)
-                .filter(like::Column::UserId.eq(viewer))
-                .filter(like::Column::PostId.is_in(post_ids.iter().copied()))
-                .into_tuple()
-                .all(db)
-                .await?;
-            Some(ids.into_iter().collect())
-        }
-    };
-    Ok(PostExtras { tags, media, liked })
+/// Loads the images of the `rows` that have any, in one query (none when no post has).
+pub async fn hydrate(db: &impl ConnectionTrait, rows: &[PostRow]) -> Result<PostExtras, DbErr> {
+    let with_media: Vec<Uuid> = rows
+        .iter()
+        .filter(|row| row.media_count > 0)
+        .map(|row| row.id)
+        .collect();
+    Ok(PostExtras {
+        media: media_store::for_posts(db, &with_media).await?,
+    })
 }
 
 /// A new post's fields.

@@ -70,12 +70,42 @@ async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
             small, large,
             "{path}: a bigger page must not cost more statements"
         );
-        // Token check, the list, then tags, media and the viewer's likes.
-        assert!(large <= 5, "{path}: {large} statements");
+        // The token check, then one statement for the page with its authors, counts,
+        // tags and the viewer's likes.
+        assert_eq!(large, 2, "{path}: {large} statements");
     }
-    // Anonymous readers skip the token check and the likes lookup.
+    // Anonymous readers skip the token check.
     let (anonymous, _) = statements_for(&app, "/api/v1/posts?limit=20", None).await;
-    assert!(anonymous <= 3, "{anonymous} statements");
+    assert_eq!(anonymous, 1, "{anonymous} statements");
+
+    // Images cost one more statement for the whole page, and only when it has some.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::images::png(40, 30))
+            .file_name("photo.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let uploaded: Value = app
+        .request(reqwest::Method::POST, "/api/v1/media", Some(&alice))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = app
+        .post_json(
+            "/api/v1/posts",
+            &json!({"content": "with a picture", "media_ids": [uploaded["id"]]}),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (with_image, page) = statements_for(&app, "/api/v1/feed?limit=20", Some(&alice)).await;
+    assert_eq!(page["items"][0]["media"].as_array().unwrap().len(), 1);
+    assert_eq!(with_image, 3, "{with_image} statements");
 }
 
 async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
