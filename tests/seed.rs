@@ -277,7 +277,7 @@ async fn check(url: &str) -> Snapshot {
         words: Some(vec![word.clone()]),
         ..PostFilter::default()
     };
-    let found = roost::posts::store::list(&db, &filter, None, 1000)
+    let found = roost::posts::store::list(&db, &filter, None, None, 1000)
         .await
         .unwrap();
     let expected = posts
