@@ -55,12 +55,15 @@ pub async fn serve(
 
     loop {
         let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
             permit = Arc::clone(&open_connections).acquire_owned() => {
                 permit.expect("the connection semaphore is never closed")
             }
-            () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -70,7 +73,6 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
         };
         stream.set_nodelay(true).ok();
         let service =
