@@ -101,11 +101,18 @@ pub fn normalize_tag(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// A tag name as given in a URL or query (`#` optional): letters, digits and `_` only.
+/// A tag name as given in a URL or query (`#` optional): letters, digits and `_` only, in
+/// any case, or a tag exactly as posts list it.
 pub fn parse_tag_name(input: &str) -> Option<String> {
     let name = input.strip_prefix('#').unwrap_or(input);
-    (!name.is_empty() && name.chars().count() <= Content::MAX_LEN && name.chars().all(is_word_char))
-        .then(|| normalize_tag(name))
+    // The lower case of `İ` (U+0130) is `i` and a combining dot (U+0307), which is not a
+    // word character itself: read it back as the letter it came from, so that a stored tag
+    // such as `i̇stanbul` (from `#İstanbul`) names its own tag.
+    let written = name.replace("i\u{307}", "İ");
+    (!written.is_empty()
+        && written.chars().count() <= Content::MAX_LEN
+        && written.chars().all(is_word_char))
+    .then(|| normalize_tag(&written))
 }
 
 #[cfg(test)]
@@ -178,5 +185,21 @@ mod tests {
         assert_eq!(parse_tag_name("no spaces"), None);
         assert_eq!(parse_tag_name(""), None);
         assert_eq!(parse_tag_name("#"), None);
+    }
+
+    #[test]
+    fn tags_lower_cased_to_a_combining_dot_can_be_looked_up() {
+        // `İ` lower-cases to `i` + U+0307, which is not a word character on its own.
+        assert_eq!(hashtags("#İstanbul"), ["i\u{307}stanbul"]);
+        assert_eq!(
+            parse_tag_name("i\u{307}stanbul").as_deref(),
+            Some("i\u{307}stanbul")
+        );
+        assert_eq!(
+            parse_tag_name("İstanbul").as_deref(),
+            Some("i\u{307}stanbul")
+        );
+        assert_eq!(parse_tag_name("\u{307}x"), None);
+        assert_eq!(parse_tag_name("x\u{307}"), None);
     }
 }
