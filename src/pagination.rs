@@ -61,6 +61,7 @@ impl FromRequestParts<AppState> for PageRequest {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        crate::extract::ensure_utf8_query(parts)?;
         let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|_| {
@@ -117,7 +118,7 @@ pub fn encode_cursor(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_cursor(cursor: &str) -> Result<Vec<String>, AppError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<Vec<String>, AppError> {
     if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
         return Err(invalid_cursor());
     }
