@@ -12,6 +12,7 @@ mod docs;
 mod errors;
 mod feed;
 mod follows;
+mod hostile;
 mod likes;
 mod media;
 mod ops;
