@@ -19,8 +19,12 @@ impl Email {
         }
         // The crate checks RFC 5322 syntax; we additionally require a dotted domain and
         // refuse display-name forms ("Name <a@b>") and quoted local parts.
+        // The crate lets control characters through in internationalised domains.
         let valid = email_address::EmailAddress::is_valid(&normalized)
             && !normalized.contains(['<', '>', '"', ' '])
+            && !normalized
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
             && normalized.rsplit_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
             });
@@ -113,6 +117,9 @@ mod tests {
             "Alice <alice@example.com>",
             "alice@@example.com",
             "alice@example.com.",
+            "a@l.kk\u{8e}kkk.com",
+            "a@exa\u{0}mple.com",
+            "a@exa\u{2028}mple.com",
         ] {
             assert!(Email::parse(input).is_err(), "{input:?} should be refused");
         }
