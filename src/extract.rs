@@ -100,6 +100,38 @@ impl<T: Serialize> IntoResponse for AppJson<T> {
     }
 }
 
+/// Refuses a query string whose percent-decoded bytes are not UTF-8 (400), instead of
+/// letting the decoder replace them with U+FFFD and answer a question nobody asked.
+pub fn ensure_utf8_query(parts: &Parts) -> Result<(), AppError> {
+    match parts.uri.query() {
+        Some(query) if !is_utf8_when_decoded(query) => Err(AppError::bad_request(
+            "invalid_query",
+            "The query string is not UTF-8 once percent-decoded.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn is_utf8_when_decoded(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = |byte: u8| char::from(byte).to_digit(16);
+        match (bytes[index], bytes.get(index + 1), bytes.get(index + 2)) {
+            (b'%', Some(&high), Some(&low)) if hex(high).is_some() && hex(low).is_some() => {
+                decoded.push((hex(high).unwrap_or(0) * 16 + hex(low).unwrap_or(0)) as u8);
+                index += 3;
+            }
+            (byte, _, _) => {
+                decoded.push(byte);
+                index += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
 /// A query string. Unknown parameters are ignored; invalid values of known ones are a 400.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AppQuery<T>(pub T);
@@ -112,6 +144,7 @@ where
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        ensure_utf8_query(parts)?;
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| AppQuery(value))
@@ -179,5 +212,15 @@ mod tests {
             "application/x-www-form-urlencoded".parse().unwrap(),
         );
         assert!(!has_json_content_type(&headers));
+    }
+
+    #[test]
+    fn query_strings_must_decode_to_utf8() {
+        assert!(is_utf8_when_decoded("q=caf%C3%A9&limit=5"));
+        assert!(is_utf8_when_decoded("q=100%&x=%zz%4"));
+        assert!(is_utf8_when_decoded(""));
+        assert!(!is_utf8_when_decoded("q=%FF%FE"));
+        assert!(!is_utf8_when_decoded("q=caf%C3"));
+        assert!(!is_utf8_when_decoded("a=1&%80=2"));
     }
 }

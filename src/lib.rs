@@ -48,4 +48,15 @@ pub mod telemetry;
 pub mod users;
 
 pub use app::{AppState, Application};
+
+/// Entry points for the fuzz targets in `fuzz/`: the parsers that see untrusted input and are
+/// not otherwise public. Not part of the supported API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes a `?cursor=` value into its sort-key parts, or `None` where the server
+    /// answers 400.
+    pub fn decode_cursor(cursor: &str) -> Option<Vec<String>> {
+        crate::pagination::decode_cursor(cursor).ok()
+    }
+}
 pub use config::Config;

@@ -61,6 +61,7 @@ impl FromRequestParts<AppState> for PageRequest {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        crate::extract::ensure_utf8_query(parts)?;
         let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
             .await
             .map_err(|_| {
@@ -106,7 +107,8 @@ fn invalid_cursor() -> AppError {
     )
 }
 
-/// Encodes a sort key as an opaque cursor.
+/// Encodes a sort key as an opaque cursor. No part may contain `|` (ids, ranks, timestamps
+/// and usernames never do), or it would decode as two.
 pub fn encode_cursor(parts: &[&str]) -> String {
     let mut raw = String::from(CURSOR_VERSION);
     for part in parts {
@@ -116,7 +118,7 @@ pub fn encode_cursor(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(raw)
 }
 
-fn decode_cursor(cursor: &str) -> Result<Vec<String>, AppError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<Vec<String>, AppError> {
     if cursor.is_empty() || cursor.len() > MAX_CURSOR_LEN {
         return Err(invalid_cursor());
     }
@@ -318,5 +320,119 @@ mod tests {
                 .after_id()
                 .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Property tests for cursors and limits: any string a client sends is either a cursor
+    //! we could have issued or a clean 400, never a panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A sort-key part as lists issue them (ids, ranks, usernames): anything but the `|`
+    /// separator.
+    fn part() -> impl Strategy<Value = String> {
+        "[^|]{0,40}"
+    }
+
+    proptest! {
+        #[test]
+        fn cursors_round_trip(parts in prop::collection::vec(part(), 0..4)) {
+            let borrowed: Vec<&str> = parts.iter().map(String::as_str).collect();
+            let cursor = encode_cursor(&borrowed);
+            // URL-safe as it is: it goes into `Link` headers and query strings unescaped.
+            prop_assert!(cursor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            if cursor.len() <= MAX_CURSOR_LEN {
+                prop_assert_eq!(decode_cursor(&cursor).unwrap(), parts);
+            }
+        }
+
+        #[test]
+        fn any_string_is_a_cursor_we_issued_or_a_400(input in prop_oneof![
+            any::<String>(),
+            "[A-Za-z0-9_=+/-]{0,80}",
+        ]) {
+            match decode_cursor(&input) {
+                // Accepted cursors are canonical: encoding their key gives the same text back.
+                Ok(parts) => {
+                    let borrowed: Vec<&str> = parts.iter().map(String::as_str).collect();
+                    prop_assert_eq!(encode_cursor(&borrowed), input);
+                }
+                Err(error) => prop_assert_eq!(error.status().as_u16(), 400),
+            }
+        }
+
+        #[test]
+        fn any_bytes_under_base64_decode_only_with_our_version(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let cursor = URL_SAFE_NO_PAD.encode(&bytes);
+            match decode_cursor(&cursor) {
+                Ok(parts) => {
+                    let text = String::from_utf8(bytes).unwrap();
+                    prop_assert!(text == "1" || text.starts_with("1|"), "{text:?}");
+                    let expected: Vec<String> =
+                        text.split('|').skip(1).map(str::to_owned).collect();
+                    prop_assert_eq!(parts, expected);
+                }
+                Err(error) => prop_assert_eq!(error.status().as_u16(), 400),
+            }
+        }
+
+        #[test]
+        fn ids_in_cursors_round_trip(bytes in any::<[u8; 16]>()) {
+            let id = Uuid::from_bytes(bytes);
+            let cursor = encode_cursor(&[&id.to_string()]);
+            let page = PageRequest {
+                limit: 20,
+                cursor: Some(decode_cursor(&cursor).unwrap()),
+                base: String::new(),
+                other_params: Vec::new(),
+            };
+            prop_assert_eq!(page.after_id().unwrap(), Some(id));
+        }
+
+        #[test]
+        fn limits_are_whole_numbers_from_1_to_100(input in prop_oneof![
+            any::<String>(),
+            "[ +-]?[0-9]{1,4}[ ]?",
+        ]) {
+            let expected = input
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|limit| (1..=MAX_LIMIT).contains(limit));
+            match parse_limit(&input) {
+                Ok(limit) => prop_assert_eq!(Some(limit), expected),
+                Err(error) => {
+                    prop_assert_eq!(expected, None);
+                    prop_assert_eq!(error.status().as_u16(), 400);
+                }
+            }
+        }
+
+        #[test]
+        fn next_links_carry_the_other_parameters_percent_encoded(
+            name in "[a-z]{1,8}",
+            value in any::<String>(),
+        ) {
+            let page = PageRequest {
+                limit: 5,
+                cursor: None,
+                base: "http://roost.test/api/v1/posts".into(),
+                other_params: vec![(name.clone(), value.clone())],
+            };
+            let link = page.next_link("abc");
+            // A header value: visible ASCII only, whatever the client sent.
+            prop_assert!(HeaderValue::from_str(&link).is_ok(), "{link:?}");
+            let encoded = encode_component(&value);
+            prop_assert!(link.contains(&format!("?{name}={encoded}&limit=5&cursor=abc>")), "{link:?}");
+            let decoded = url::form_urlencoded::parse(encoded.as_bytes())
+                .map(|(key, _)| key.into_owned())
+                .next()
+                .unwrap_or_default();
+            prop_assert_eq!(decoded, value);
+        }
     }
 }

@@ -19,8 +19,12 @@ impl Email {
         }
         // The crate checks RFC 5322 syntax; we additionally require a dotted domain and
         // refuse display-name forms ("Name <a@b>") and quoted local parts.
+        // The crate lets control characters through in internationalised domains.
         let valid = email_address::EmailAddress::is_valid(&normalized)
             && !normalized.contains(['<', '>', '"', ' '])
+            && !normalized
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
             && normalized.rsplit_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && domain.contains('.') && !domain.ends_with('.')
             });
@@ -113,6 +117,9 @@ mod tests {
             "Alice <alice@example.com>",
             "alice@@example.com",
             "alice@example.com.",
+            "a@l.kk\u{8e}kkk.com",
+            "a@exa\u{0}mple.com",
+            "a@exa\u{2028}mple.com",
         ] {
             assert!(Email::parse(input).is_err(), "{input:?} should be refused");
         }
@@ -142,5 +149,70 @@ mod tests {
     fn passwords_do_not_show_in_debug_output() {
         let password = Password::parse("correct horse".into()).unwrap();
         assert!(!format!("{password:?}").contains("horse"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Property tests: any input is accepted or refused without panicking, and whatever is
+    //! accepted obeys the documented rules.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Strings shaped like addresses, dense in the characters that matter.
+    fn address_like() -> impl Strategy<Value = String> {
+        "[ ]?[a-zA-Z0-9._+\"<> \u{0}\u{7f}\n-]{0,12}@{1,2}[a-zA-Z0-9.\u{e9}\u{0}-]{0,12}\\.?[a-zA-Z]{0,4}[ ]?"
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_emails_obey_the_rules(input in prop_oneof![any::<String>(), address_like()]) {
+            if let Ok(email) = Email::parse(&input) {
+                let value = email.as_str();
+                prop_assert_eq!(value, value.trim());
+                prop_assert_eq!(value.to_owned(), value.to_lowercase());
+                prop_assert!(value.chars().count() <= Email::MAX_LEN);
+                prop_assert!(!value.chars().any(char::is_control), "{value:?}");
+                prop_assert!(!value.contains(['<', '>', '"', ' ']));
+                let (local, domain) = value.rsplit_once('@').unwrap();
+                prop_assert!(!local.is_empty());
+                prop_assert!(domain.contains('.') && !domain.ends_with('.'));
+                // Parsing is idempotent: the stored form is its own canonical form.
+                prop_assert_eq!(Email::parse(value), Ok(email.clone()));
+                // Throttling counts the address under the same key as it is stored.
+                prop_assert_eq!(Email::throttle_key(&input), value);
+            }
+        }
+
+        #[test]
+        fn emails_are_case_insensitive(input in address_like()) {
+            prop_assert_eq!(
+                Email::parse(&input.to_ascii_uppercase()),
+                Email::parse(&input.to_ascii_lowercase())
+            );
+        }
+
+        #[test]
+        fn throttle_keys_are_bounded_and_storable(input in any::<String>()) {
+            let key = Email::throttle_key(&input);
+            prop_assert!(key.chars().count() <= Email::MAX_LEN);
+            prop_assert!(!key.contains('\0'));
+            prop_assert_eq!(Email::throttle_key(&input.to_ascii_uppercase()), Email::throttle_key(&input.to_ascii_lowercase()));
+        }
+
+        #[test]
+        fn passwords_are_kept_verbatim_within_the_length_rule(input in any::<String>()) {
+            let length = input.chars().count();
+            match Password::parse(input.clone()) {
+                Ok(password) => {
+                    prop_assert!((Password::MIN_LEN..=Password::MAX_LEN).contains(&length));
+                    prop_assert_eq!(password.expose(), input.as_str());
+                    prop_assert_eq!(format!("{password:?}"), "Password(***)");
+                }
+                Err(_) => prop_assert!(!(Password::MIN_LEN..=Password::MAX_LEN).contains(&length)),
+            }
+        }
     }
 }

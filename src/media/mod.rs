@@ -156,3 +156,45 @@ pub fn parse_media_ids(
 pub fn file_url(state: &AppState, key: &str) -> String {
     format!("{}/media/{key}", state.config.public_url)
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A `media_ids` item: a real id, a repeat of one, or arbitrary text.
+    fn item(ids: Vec<uuid::Uuid>) -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(ids).prop_map(|id| id.to_string()),
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn media_ids_parse_to_at_most_four_distinct_ids_or_errors(
+            raw in prop::collection::vec(any::<[u8; 16]>(), 1..4).prop_flat_map(|seeds| {
+                let ids: Vec<uuid::Uuid> = seeds.into_iter().map(uuid::Uuid::from_bytes).collect();
+                prop::collection::vec(item(ids), 0..7)
+            }),
+        ) {
+            let mut errors = Vec::new();
+            let ids = parse_media_ids(&raw, &mut errors);
+            prop_assert!(errors.iter().all(|error| error.field == "media_ids"));
+            // Every id that parsed is kept, once, in the order given.
+            let mut expected: Vec<uuid::Uuid> = Vec::new();
+            for item in &raw {
+                if let Ok(id) = uuid::Uuid::parse_str(item)
+                    && !expected.contains(&id)
+                {
+                    expected.push(id);
+                }
+            }
+            prop_assert_eq!(&ids, &expected);
+            // The list is clean exactly when it has at most four items, all distinct ids.
+            let clean = raw.len() <= MAX_MEDIA_PER_POST && ids.len() == raw.len();
+            prop_assert_eq!(errors.is_empty(), clean, "{:?} gave {:?}", raw, errors);
+        }
+    }
+}

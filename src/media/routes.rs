@@ -1,6 +1,7 @@
 //! Serving stored images at `/media/{key}` (outside `/api/v1`: these are the `url`,
 //! `preview_url` and `avatar_url` links).
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -27,26 +28,28 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("key" = String, Path, description = "The file's key, as found at the end of a media URL.",
         example = "5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg")),
     responses(
-        (status = 200, description = "The image bytes, with `Content-Type: image/jpeg` or `image/png`.",
-            content_type = "image/jpeg", body = Vec<u8>,
+        (status = 200, description = "The image bytes: `image/png` for images with transparency, `image/jpeg` otherwise (the key's extension says which).",
+            content(
+                (Vec<u8> = "image/jpeg", example = json!("<binary JPEG data>")),
+                (Vec<u8> = "image/png", example = json!("<binary PNG data>")),
+            ),
             headers(
                 ("Cache-Control" = String, description = "`public, max-age=31536000, immutable`"),
                 ("X-Content-Type-Options" = String, description = "`nosniff`"),
-            ),
-            example = json!("<binary JPEG data>")),
+            )),
         (status = 404, description = "No file has this key.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::media_not_found())),
     )
 )]
 pub async fn get_media_file(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    key: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let (bytes, content_type) = state
-        .media
-        .get(&key)
-        .await?
-        .ok_or_else(|| AppError::not_found("There is no media file with this key."))?;
+    // A key that does not even decode (invalid UTF-8) names no file either.
+    let Ok(Path(key)) = key else {
+        return Err(media_not_found());
+    };
+    let (bytes, content_type) = state.media.get(&key).await?.ok_or_else(media_not_found)?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -59,4 +62,8 @@ pub async fn get_media_file(
         HeaderValue::from_static("nosniff"),
     );
     Ok(response)
+}
+
+fn media_not_found() -> AppError {
+    AppError::not_found("There is no media file with this key.")
 }

@@ -80,6 +80,13 @@ async fn read_description(field: Field<'_>) -> Result<Option<String>, AppError> 
     if text.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(too_long());
     }
+    // PostgreSQL cannot store NUL in text; no alt text needs one.
+    if text.contains('\0') {
+        return Err(AppError::validation(
+            "description",
+            "must not contain NUL characters",
+        ));
+    }
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
@@ -204,6 +211,16 @@ mod tests {
         .expect("upload");
         assert_eq!(upload.bytes, b"\xff\xd8\xff image bytes");
         assert_eq!(upload.description.as_deref(), Some("A cat on a mat 🐈"));
+    }
+
+    #[tokio::test]
+    async fn a_description_with_nul_is_refused() {
+        let error = read(&[("file", b"x"), ("description", b"alt\0text")], 1024, true)
+            .await
+            .expect_err("NUL refused");
+        let errors = field_errors(error);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "description");
     }
 
     #[tokio::test]

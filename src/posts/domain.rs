@@ -101,11 +101,18 @@ pub fn normalize_tag(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// A tag name as given in a URL or query (`#` optional): letters, digits and `_` only.
+/// A tag name as given in a URL or query (`#` optional): letters, digits and `_` only, in
+/// any case, or a tag exactly as posts list it.
 pub fn parse_tag_name(input: &str) -> Option<String> {
     let name = input.strip_prefix('#').unwrap_or(input);
-    (!name.is_empty() && name.chars().count() <= Content::MAX_LEN && name.chars().all(is_word_char))
-        .then(|| normalize_tag(name))
+    // The lower case of `İ` (U+0130) is `i` and a combining dot (U+0307), which is not a
+    // word character itself: read it back as the letter it came from, so that a stored tag
+    // such as `i̇stanbul` (from `#İstanbul`) names its own tag.
+    let written = name.replace("i\u{307}", "İ");
+    (!written.is_empty()
+        && written.chars().count() <= Content::MAX_LEN
+        && written.chars().all(is_word_char))
+    .then(|| normalize_tag(&written))
 }
 
 #[cfg(test)]
@@ -178,5 +185,177 @@ mod tests {
         assert_eq!(parse_tag_name("no spaces"), None);
         assert_eq!(parse_tag_name(""), None);
         assert_eq!(parse_tag_name("#"), None);
+    }
+
+    #[test]
+    fn tags_lower_cased_to_a_combining_dot_can_be_looked_up() {
+        // `İ` lower-cases to `i` + U+0307, which is not a word character on its own.
+        assert_eq!(hashtags("#İstanbul"), ["i\u{307}stanbul"]);
+        assert_eq!(
+            parse_tag_name("i\u{307}stanbul").as_deref(),
+            Some("i\u{307}stanbul")
+        );
+        assert_eq!(
+            parse_tag_name("İstanbul").as_deref(),
+            Some("i\u{307}stanbul")
+        );
+        assert_eq!(parse_tag_name("\u{307}x"), None);
+        assert_eq!(parse_tag_name("x\u{307}"), None);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    //! Property tests: invariants that must hold for any input, not just the examples above.
+    //! `PROPTEST_CASES` raises the number of cases (256 by default).
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::users::domain::fold_case;
+
+    /// Text dense in the characters that matter to the parser: `#`, word characters of
+    /// several scripts (including ones whose lower case is special), punctuation, spaces.
+    fn tagged_text() -> impl Strategy<Value = String> {
+        "[#a-zA-Z0-9_ .,!'@éÉİıΣσςß日本١\u{307}\u{301}-]{0,60}"
+    }
+
+    /// A tag as a writer types it: one or more word characters, any case.
+    fn tag_word() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9_éÉİΣß日١]{1,12}"
+    }
+
+    /// Where a tag may legitimately start: at the start of the text or after a non-word
+    /// character.
+    fn tag_starts(text: &str) -> Vec<usize> {
+        let mut starts = Vec::new();
+        let mut previous: Option<char> = None;
+        for (index, c) in text.char_indices() {
+            if c == '#' && !previous.is_some_and(is_word_char) {
+                starts.push(index + 1);
+            }
+            previous = Some(c);
+        }
+        starts
+    }
+
+    proptest! {
+        #[test]
+        fn extracted_tags_obey_the_tag_rules(text in prop_oneof![any::<String>(), tagged_text()]) {
+            let tags = hashtags(&text);
+            let mut seen = std::collections::HashSet::new();
+            for tag in &tags {
+                prop_assert!(!tag.is_empty());
+                prop_assert!(seen.insert(tag.clone()), "{tag:?} listed twice in {tags:?}");
+                // Stored lower-case, and a name the tag endpoints accept as it is.
+                prop_assert_eq!(&normalize_tag(tag), tag);
+                prop_assert_eq!(parse_tag_name(tag), Some(tag.clone()));
+                // It was written in the text after a `#` that may start a tag.
+                let written = tag_starts(&text).into_iter().any(|start| {
+                    let rest = &text[start..];
+                    let end = rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len());
+                    fold_case(&normalize_tag(&rest[..end])) == fold_case(tag)
+                });
+                prop_assert!(written, "{tag:?} does not follow a `#` in {text:?}");
+            }
+        }
+
+        #[test]
+        fn every_written_tag_is_found_once_in_order(
+            words in prop::collection::vec(tag_word(), 0..8),
+            separators in prop::collection::vec("[ ,.!()\n-]{1,3}", 8),
+        ) {
+            let mut text = String::from("start");
+            for (word, separator) in words.iter().zip(&separators) {
+                text.push_str(separator);
+                text.push('#');
+                text.push_str(word);
+            }
+            let mut expected: Vec<String> = Vec::new();
+            for word in &words {
+                let tag = normalize_tag(word);
+                if !expected.contains(&tag) {
+                    expected.push(tag);
+                }
+            }
+            prop_assert_eq!(hashtags(&text), expected, "in {:?}", text);
+        }
+
+        #[test]
+        fn a_hash_after_a_word_character_starts_no_tag(
+            before in "[a-zA-Z0-9_é日]", word in tag_word(),
+        ) {
+            let text = format!("{before}#{word}");
+            prop_assert!(hashtags(&text).is_empty(), "{:?}", text);
+        }
+
+        #[test]
+        fn tag_names_parse_to_canonical_names(input in prop_oneof![any::<String>(), tagged_text()]) {
+            if let Some(name) = parse_tag_name(&input) {
+                prop_assert!(!name.is_empty());
+                prop_assert_eq!(&normalize_tag(&name), &name);
+                // Parsing is idempotent: the canonical name names the same tag.
+                prop_assert_eq!(parse_tag_name(&name), Some(name.clone()));
+                // And a post saying `#name` carries exactly that tag.
+                let bare = input.strip_prefix('#').unwrap_or(&input);
+                if bare.chars().all(is_word_char) {
+                    prop_assert_eq!(hashtags(&format!("#{bare}")), vec![name]);
+                }
+            } else {
+                let bare = input.strip_prefix('#').unwrap_or(&input);
+                prop_assert!(
+                    bare.is_empty()
+                        || bare.chars().count() > Content::MAX_LEN
+                        || !bare.chars().all(is_word_char),
+                    "{input:?} was refused"
+                );
+            }
+        }
+
+        #[test]
+        fn search_words_are_folded_non_empty_runs(text in prop_oneof![any::<String>(), tagged_text()]) {
+            let words = words(&text);
+            for word in &words {
+                prop_assert!(!word.is_empty());
+                prop_assert_eq!(&fold_case(word), word);
+            }
+            // Upper-casing ASCII letters finds the same words: case never matters.
+            prop_assert_eq!(super::words(&text.to_ascii_uppercase()), words.clone());
+            prop_assert_eq!(search_text(&text), words.join(" "));
+        }
+
+        #[test]
+        fn content_is_trimmed_bounded_and_idempotent(input in any::<String>()) {
+            match Content::parse_allow_empty(&input) {
+                Ok(content) => {
+                    let value = content.as_str();
+                    prop_assert_eq!(value, value.trim());
+                    prop_assert!(value.chars().count() <= Content::MAX_LEN);
+                    prop_assert!(!value.contains('\0'));
+                    prop_assert_eq!(Content::parse_allow_empty(value), Ok(content.clone()));
+                    prop_assert_eq!(Content::parse(&input).is_ok(), !content.is_empty());
+                }
+                Err(_) => prop_assert!(
+                    input.trim().chars().count() > Content::MAX_LEN || input.contains('\0')
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn the_lower_case_of_a_word_character_is_a_tag_name() {
+        // Exhaustive over Unicode: whatever a writer's tag is lower-cased to must still be
+        // accepted by the tag endpoints.
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            if is_word_char(c) {
+                let tag = normalize_tag(&c.to_string());
+                assert_eq!(
+                    parse_tag_name(&tag).as_deref(),
+                    Some(tag.as_str()),
+                    "{c:?} (U+{:04X}) lower-cases to {tag:?}",
+                    u32::from(c)
+                );
+            }
+        }
     }
 }

@@ -176,3 +176,78 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Property tests: any input is accepted or refused without panicking, whatever is
+    //! accepted obeys the documented rules, and normalising twice changes nothing.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn accepted_usernames_are_3_to_30_of_a_z_digits_and_underscore(
+            input in prop_oneof![any::<String>(), "[a-zA-Z0-9_ .\u{212a}\u{e5}-]{0,32}"],
+        ) {
+            let rule = |name: &str| {
+                (Username::MIN_LEN..=Username::MAX_LEN).contains(&name.len())
+                    && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+            };
+            match Username::parse(&input) {
+                Ok(username) => {
+                    prop_assert!(rule(username.as_str()), "{username:?}");
+                    prop_assert_eq!(username.as_str(), input.to_ascii_lowercase());
+                    prop_assert_eq!(Username::parse(username.as_str()), Ok(username.clone()));
+                    prop_assert_eq!(Username::parse(&input.to_ascii_uppercase()), Ok(username));
+                }
+                Err(_) => prop_assert!(!rule(&input.to_ascii_lowercase()), "{input:?} was refused"),
+            }
+        }
+
+        #[test]
+        fn profile_text_is_trimmed_bounded_and_idempotent(
+            input in any::<String>(),
+            max in 0usize..60,
+            multiline in any::<bool>(),
+        ) {
+            if let Ok(value) = profile_text(&input, max, multiline) {
+                prop_assert_eq!(value.as_str(), value.trim());
+                prop_assert!(value.chars().count() <= max);
+                prop_assert!(value.chars().all(|c| !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'))));
+                prop_assert_eq!(profile_text(&value, max, multiline), Ok(value.clone()));
+            }
+        }
+
+        #[test]
+        fn accepted_websites_are_short_http_urls(
+            input in prop_oneof![any::<String>(), "(https?|ftp|javascript)?:?/{0,3}[a-z0-9.@:%/ \t\u{0}-]{0,30}"],
+        ) {
+            if let Ok(value) = website(&input) {
+                if !value.is_empty() {
+                    let scheme = value.to_ascii_lowercase();
+                    prop_assert!(scheme.starts_with("http:") || scheme.starts_with("https:"), "{value:?}");
+                    prop_assert!(value.chars().count() <= WEBSITE_MAX);
+                    prop_assert!(!value.chars().any(|c| c.is_control() || c.is_whitespace()));
+                }
+                prop_assert_eq!(website(&value), Ok(value.clone()));
+            }
+        }
+
+        #[test]
+        fn case_folding_is_idempotent(input in any::<String>()) {
+            let folded = fold_case(&input);
+            prop_assert_eq!(fold_case(&folded), folded.clone());
+            prop_assert!(!folded.contains('ς'));
+        }
+    }
+
+    #[test]
+    fn case_folding_is_idempotent_for_every_character() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            let folded = fold_case(&c.to_string());
+            assert_eq!(fold_case(&folded), folded, "U+{:04X}", u32::from(c));
+        }
+    }
+}

@@ -15,6 +15,7 @@ mod faults;
 mod feed;
 mod follows;
 mod guide;
+mod hostile;
 mod likes;
 mod limits;
 mod media;
