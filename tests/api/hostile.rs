@@ -663,16 +663,16 @@ async fn hostile_idempotency_keys_and_descriptions(app: TestApp) {
     }
 
     // Alt text is free text: kept verbatim, but NUL is refused like everywhere else.
-    for text in HOSTILE_TEXT {
+    let upload_described = |text: &str| {
         let form = Form::new()
             .part("file", Part::bytes(png(4, 4)).file_name("a.png"))
-            .text("description", text.to_string());
-        let response = app
-            .request(Method::POST, "/api/v1/media", Some(&token))
+            .text("description", text.to_owned());
+        app.request(Method::POST, "/api/v1/media", Some(&token))
             .multipart(form)
             .send()
-            .await
-            .unwrap();
+    };
+    for text in HOSTILE_TEXT {
+        let response = upload_described(text).await.unwrap();
         assert_not_5xx(&response, "POST /media");
         assert_eq!(response.status(), StatusCode::CREATED, "{text:?}");
         assert_eq!(
@@ -681,15 +681,7 @@ async fn hostile_idempotency_keys_and_descriptions(app: TestApp) {
         );
     }
     for text in ["a\u{0}b", "\u{0}"] {
-        let form = Form::new()
-            .part("file", Part::bytes(png(4, 4)).file_name("a.png"))
-            .text("description", text.to_string());
-        let response = app
-            .request(Method::POST, "/api/v1/media", Some(&token))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+        let response = upload_described(text).await.unwrap();
         let problem = assert_problem(response, 422, "validation_failed").await;
         assert_eq!(error_fields(&problem), ["description"]);
     }
