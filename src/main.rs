@@ -98,16 +98,24 @@ async fn main() -> anyhow::Result<()> {
 /// its mmap threshold above it, so every later block comes from a per-thread arena that never
 /// shrinks: after a few hundred logins on the blocking pool's threads the process sat at
 /// 600 MiB. A fixed threshold keeps large blocks on `mmap`, unmapped as soon as they are freed.
+///
+/// Fixing it also leaves the trim threshold at its 128 KiB default, and SQLite's per-statement
+/// scratch space (the temporary b-trees of a sort) crosses that on every page of posts: each
+/// arena was shrunk with `madvise` and faulted back in on every request, a TLB shoot-down
+/// each time. Free space at the top of an arena is now kept up to a few MiB.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn return_large_blocks_to_the_os() {
+    const M_TRIM_THRESHOLD: std::ffi::c_int = -1;
     const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
     const THRESHOLD_BYTES: std::ffi::c_int = 1 << 20;
+    const TRIM_BYTES: std::ffi::c_int = 8 << 20;
     unsafe extern "C" {
         fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
     }
     // SAFETY: `mallopt` only sets an allocator parameter; glibc takes its own lock.
     unsafe {
         mallopt(M_MMAP_THRESHOLD, THRESHOLD_BYTES);
+        mallopt(M_TRIM_THRESHOLD, TRIM_BYTES);
     }
 }
 

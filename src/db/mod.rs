@@ -24,6 +24,11 @@ use crate::config::Config;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long SQLite waits on a locked database before reporting `busy`.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// A pooled PostgreSQL connection idle for this long is pinged before it is handed out
+/// (one that was dropped by the server, a proxy or a firewall meanwhile is replaced); a
+/// busy one is not, which spares every statement a round trip. The pool also pings each
+/// connection when it is returned, so one broken in use never goes back into service.
+const POSTGRES_PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 /// Arbitrary key of the PostgreSQL advisory lock that serialises concurrent migrators.
 const MIGRATION_LOCK_KEY: i64 = 0x0072_6f6f_7374;
 
@@ -70,6 +75,11 @@ async fn connect_url(
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
         });
+        // A connection to a local file cannot be dropped by anyone else: testing it before
+        // each statement only costs a round trip to its worker thread.
+        options.test_before_acquire(false);
+    } else {
+        options.test_before_acquire_if_idle_for(POSTGRES_PING_IF_IDLE_FOR);
     }
     let db = Database::connect(options)
         .await
