@@ -26,11 +26,11 @@ pub struct AuthUser {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeAuthUser(pub Option<AuthUser>);
 
-const MISSING: AppError = AppError::Unauthorized {
+pub(crate) const MISSING: AppError = AppError::Unauthorized {
     code: "unauthorized",
     detail: "This endpoint needs an `Authorization: Bearer <token>` header.",
 };
-const INVALID: AppError = AppError::Unauthorized {
+pub(crate) const INVALID: AppError = AppError::Unauthorized {
     code: "invalid_token",
     detail: "The token is malformed, expired or revoked.",
 };

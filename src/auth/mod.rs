@@ -1,6 +1,7 @@
 //! Accounts and sessions: registration, login, logout, password change; password hashing,
 //! bearer tokens, the failed-login rule, and the `AuthUser` / `MaybeAuthUser` extractors.
 
+pub mod caller;
 pub mod domain;
 pub mod entity;
 pub mod extract;
@@ -10,6 +11,7 @@ pub mod store;
 pub mod throttle;
 pub mod token;
 
+pub use caller::{Caller, ViewerColumns};
 pub use extract::{AuthUser, MaybeAuthUser};
 
 use uuid::Uuid;

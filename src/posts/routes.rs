@@ -12,7 +12,7 @@ use super::domain::{Content, hashtags, parse_tag_name};
 use super::store::{self, PostFilter, PostRow};
 use super::{Post, idempotency};
 use crate::app::AppState;
-use crate::auth::{AuthUser, MaybeAuthUser, ensure_owner};
+use crate::auth::{AuthUser, Caller, MaybeAuthUser, ensure_owner};
 use crate::db::{self, new_id};
 use crate::docs::examples;
 use crate::error::{AppError, FieldError, Problem};
@@ -60,32 +60,32 @@ pub async fn posts_from_rows(state: &AppState, rows: Vec<PostRow>) -> Result<Vec
         .collect())
 }
 
-/// One page of any post list: the one listing query, then hydration.
+/// One page of any post list: the one listing query (which also checks the caller's
+/// token), then hydration.
 pub async fn page_of_posts(
     state: &AppState,
     filter: &PostFilter,
-    viewer: Option<Uuid>,
+    caller: &Caller,
     page: &PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let rows = store::list(
-        &state.db,
-        filter,
-        viewer,
-        page.after_id()?,
-        page.fetch_limit(),
-    )
-    .await?;
+    let after = caller.first(state, page.after_id()).await?;
+    let rows = store::list(&state.db, filter, caller, after, page.fetch_limit()).await?;
+    caller
+        .settle(state, rows.first().map(|row| row.viewer))
+        .await?;
     let (rows, next_cursor) =
         page.take_page(rows, |row| encode_cursor(&[&row.sort_key.to_string()]));
     let posts = posts_from_rows(state, rows).await?;
     Ok(page.respond(posts, next_cursor))
 }
 
-/// Loads one post as the viewer sees it, or 404.
-pub async fn load_post(state: &AppState, id: Uuid, viewer: Option<Uuid>) -> Result<Post, AppError> {
-    let row = store::find(&state.db, id, viewer)
-        .await?
-        .ok_or_else(post_not_found)?;
+/// Loads one post as the caller sees it, or 404 (a bad token is a 401 either way).
+pub async fn load_post(state: &AppState, id: Uuid, caller: &Caller) -> Result<Post, AppError> {
+    let row = store::find(&state.db, id, caller).await?;
+    caller
+        .settle(state, row.as_ref().map(|row| row.viewer))
+        .await?;
+    let row = row.ok_or_else(post_not_found)?;
     Ok(posts_from_rows(state, vec![row]).await?.remove(0))
 }
 
@@ -166,7 +166,7 @@ pub async fn create_post(
                 if first_hash != request_hash {
                     return Err(idempotency::reused());
                 }
-                let post = load_post(&state, post_id, Some(user.user_id)).await?;
+                let post = load_post(&state, post_id, &Caller::Verified(user)).await?;
                 return Ok(created(&state, post));
             }
         }
@@ -203,7 +203,7 @@ pub async fn create_post(
         .await?;
     }
     transaction.commit().await?;
-    let post = load_post(&state, id, Some(user.user_id)).await?;
+    let post = load_post(&state, id, &Caller::Verified(user)).await?;
     Ok(created(&state, post))
 }
 
@@ -291,10 +291,30 @@ pub struct PostsQuery {
 )]
 pub async fn list_posts(
     State(state): State<AppState>,
-    viewer: MaybeAuthUser,
-    AppQuery(query): AppQuery<PostsQuery>,
-    page: PageRequest,
+    caller: Caller,
+    query: Result<AppQuery<PostsQuery>, AppError>,
+    page: Result<PageRequest, AppError>,
 ) -> Result<PageResponse<Post>, AppError> {
+    let AppQuery(query) = caller.first(&state, query).await?;
+    let page = caller.first(&state, page).await?;
+    let filter = caller
+        .first(&state, posts_filter(&state, &query, &page).await)
+        .await?;
+    match filter {
+        Some(filter) => page_of_posts(&state, &filter, &caller, &page).await,
+        None => {
+            caller.settle(&state, None).await?;
+            Ok(page.respond(Vec::new(), None))
+        }
+    }
+}
+
+/// The filter `GET /posts` asks for, or `None` when the answer is known to be empty.
+async fn posts_filter(
+    state: &AppState,
+    query: &PostsQuery,
+    page: &PageRequest,
+) -> Result<Option<PostFilter>, AppError> {
     // Checked up front, so a bad cursor is a 400 even when the answer is known to be empty.
     page.after_id()?;
     let mut filter = PostFilter::default();
@@ -317,17 +337,17 @@ pub async fn list_posts(
         let words = store::query_words(q);
         if words.is_empty() {
             // Nothing to match: no post contains "no word".
-            return Ok(page.respond(Vec::new(), None));
+            return Ok(None);
         }
         filter.words = Some(words);
     }
     if let Some(author) = &query.author {
         match users::store::find_by_username(&state.db, author).await? {
             Some(author) => filter.author = Some(author.id),
-            None => return Ok(page.finish(Vec::<Post>::new(), |_| String::new(), |post| post)),
+            None => return Ok(None),
         }
     }
-    page_of_posts(&state, &filter, viewer.0.map(|v| v.user_id), &page).await
+    Ok(Some(filter))
 }
 
 /// A post
@@ -350,13 +370,11 @@ pub async fn list_posts(
 )]
 pub async fn get_post(
     State(state): State<AppState>,
-    viewer: MaybeAuthUser,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<Post>, AppError> {
-    let id = parse_post_id(&id)?;
-    Ok(AppJson(
-        load_post(&state, id, viewer.0.map(|v| v.user_id)).await?,
-    ))
+    let id = caller.first(&state, parse_post_id(&id)).await?;
+    Ok(AppJson(load_post(&state, id, &caller).await?))
 }
 
 /// Body of `PATCH /posts/{id}`.
@@ -425,7 +443,9 @@ pub async fn update_post(
     )
     .await?;
     transaction.commit().await?;
-    Ok(AppJson(load_post(&state, id, Some(user.user_id)).await?))
+    Ok(AppJson(
+        load_post(&state, id, &Caller::Verified(user)).await?,
+    ))
 }
 
 /// Delete a post
@@ -494,14 +514,16 @@ pub async fn delete_post(
 )]
 pub async fn list_feed(
     State(state): State<AppState>,
-    user: AuthUser,
-    page: PageRequest,
+    caller: Caller,
+    page: Result<PageRequest, AppError>,
 ) -> Result<PageResponse<Post>, AppError> {
+    let caller = caller.required()?;
+    let page = caller.first(&state, page).await?;
     let filter = PostFilter {
-        feed_of: Some(user.user_id),
+        home_feed: true,
         ..PostFilter::default()
     };
-    page_of_posts(&state, &filter, Some(user.user_id), &page).await
+    page_of_posts(&state, &filter, &caller, &page).await
 }
 
 /// A hashtag and how many posts carry it.
@@ -571,15 +593,17 @@ fn tag_not_found() -> AppError {
 )]
 pub async fn list_tag_posts(
     State(state): State<AppState>,
-    viewer: MaybeAuthUser,
+    caller: Caller,
     Path(name): Path<String>,
-    page: PageRequest,
+    page: Result<PageRequest, AppError>,
 ) -> Result<PageResponse<Post>, AppError> {
+    let page = caller.first(&state, page).await?;
+    let tag = parse_tag_name(&name).ok_or_else(tag_not_found);
     let filter = PostFilter {
-        tag: Some(parse_tag_name(&name).ok_or_else(tag_not_found)?),
+        tag: Some(caller.first(&state, tag).await?),
         ..PostFilter::default()
     };
-    page_of_posts(&state, &filter, viewer.0.map(|v| v.user_id), &page).await
+    page_of_posts(&state, &filter, &caller, &page).await
 }
 
 /// Your posts
@@ -611,7 +635,7 @@ pub async fn list_my_posts(
         author: Some(user.user_id),
         ..PostFilter::default()
     };
-    page_of_posts(&state, &filter, Some(user.user_id), &page).await
+    page_of_posts(&state, &filter, &Caller::Verified(user), &page).await
 }
 
 /// Posts you liked
@@ -643,7 +667,7 @@ pub async fn list_my_likes(
         liked_by: Some(user.user_id),
         ..PostFilter::default()
     };
-    page_of_posts(&state, &filter, Some(user.user_id), &page).await
+    page_of_posts(&state, &filter, &Caller::Verified(user), &page).await
 }
 
 /// A user's posts
@@ -670,16 +694,18 @@ pub async fn list_my_likes(
 )]
 pub async fn list_user_posts(
     State(state): State<AppState>,
-    viewer: MaybeAuthUser,
+    caller: Caller,
     Path(username): Path<String>,
-    page: PageRequest,
+    page: Result<PageRequest, AppError>,
 ) -> Result<PageResponse<Post>, AppError> {
+    let page = caller.first(&state, page).await?;
     let author = users::store::find_by_username(&state.db, &username)
         .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")))?;
+        .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")));
+    let author = caller.first(&state, author).await?;
     let filter = PostFilter {
         author: Some(author.id),
         ..PostFilter::default()
     };
-    page_of_posts(&state, &filter, viewer.0.map(|v| v.user_id), &page).await
+    page_of_posts(&state, &filter, &caller, &page).await
 }

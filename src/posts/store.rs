@@ -13,6 +13,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::{post, post_tag};
+use crate::auth::caller::VIEWER_COLUMNS;
+use crate::auth::{Caller, ViewerColumns};
 use crate::db::statement;
 use crate::media::{entity as media, store as media_store};
 use crate::users::entity::user;
@@ -26,8 +28,9 @@ pub struct PostFilter {
     pub tag: Option<String>,
     /// Posts containing every one of these words (full-text).
     pub words: Option<Vec<String>>,
-    /// The home feed of this user: their own posts and those of everyone they follow.
-    pub feed_of: Option<Uuid>,
+    /// The caller's home feed: their own posts and those of everyone they follow (the
+    /// caller is the query's `viewer`, so the feed needs no token check of its own).
+    pub home_feed: bool,
     /// Posts this user liked, ordered by the like (most recent first) instead of the post.
     pub liked_by: Option<Uuid>,
 }
@@ -53,6 +56,9 @@ pub struct PostRow {
     pub media_count: i64,
     /// The key the list is ordered by: the post id, or the like id for "posts I liked".
     pub sort_key: Uuid,
+    /// What the query found for the caller's token (see [`Caller`]).
+    #[sea_orm(nested)]
+    pub viewer: ViewerColumns,
 }
 
 impl PostRow {
@@ -68,39 +74,37 @@ impl PostRow {
 const PAGE_COLUMNS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at";
 
 /// Completes the rows of an inner query `page` (already cut to one page) with counts,
-/// author, tags and the viewer's like, so those are computed for the page's rows only,
-/// never for every match, and in the same statement: a page costs one round trip (plus one
-/// for its images, when it has any). The viewer's id, when there is one, is bound first.
+/// author, tags and the caller's like, so those are computed for the page's rows only,
+/// never for every match, and in the same statement as the caller's token check: a page
+/// costs one round trip (plus one for its images, when it has any). The inner query may
+/// refer to the caller as `viewer` (see [`Caller::viewer_cte`]).
 fn complete_page(
     backend: DbBackend,
     inner: &str,
     inner_values: Vec<Value>,
-    viewer: Option<Uuid>,
+    caller: &Caller,
 ) -> (String, Vec<Value>) {
     let tags = match backend {
         DbBackend::Postgres => "string_agg(t.tag, ' ' ORDER BY t.position)",
         _ => "group_concat(t.tag, ' ' ORDER BY t.position)",
     };
+    let (viewer, caller_value) = caller.viewer_cte();
     let mut values = Vec::with_capacity(inner_values.len() + 1);
-    let liked = match viewer {
-        Some(viewer) => {
-            values.push(viewer.into());
-            "EXISTS (SELECT 1 FROM likes lv WHERE lv.post_id = page.id AND lv.user_id = ?)"
-        }
-        None => "NULL",
-    };
+    values.push(caller_value);
     values.extend(inner_values);
     let sql = format!(
-        "SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
+        "{viewer}SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
          (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id) AS like_count, \
          (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = page.id) AS comment_count, \
          u.username AS author_username, u.display_name AS author_display_name, \
          u.avatar_key AS author_avatar_key, \
          (SELECT {tags} FROM post_tags t WHERE t.post_id = page.id) AS tag_list, \
-         {liked} AS liked, \
+         CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM likes lv \
+         WHERE lv.post_id = page.id AND lv.user_id = v.user_id) END AS liked, \
          (SELECT COUNT(*) FROM media m WHERE m.post_id = page.id) AS media_count, \
-         page.sort_key \
-         FROM ({inner}) page JOIN users u ON u.id = page.author_id ORDER BY page.sort_key DESC"
+         page.sort_key, {VIEWER_COLUMNS} \
+         FROM ({inner}) page JOIN users u ON u.id = page.author_id LEFT JOIN viewer v ON TRUE \
+         ORDER BY page.sort_key DESC"
     );
     (sql, values)
 }
@@ -115,18 +119,19 @@ fn complete_page(
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &PostFilter,
-    viewer: Option<Uuid>,
+    caller: &Caller,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    if let (DbBackend::Postgres, Some(follower)) = (backend, filter.feed_of)
+    if backend == DbBackend::Postgres
+        && filter.home_feed
         && filter.author.is_none()
         && filter.tag.is_none()
         && filter.words.is_none()
         && filter.liked_by.is_none()
     {
-        return postgres_feed(db, follower, viewer, after, limit).await;
+        return postgres_feed(db, caller, after, limit).await;
     }
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(PAGE_COLUMNS);
@@ -170,14 +175,13 @@ pub async fn list(
             }
         }
     }
-    if let Some(viewer) = filter.feed_of {
+    if filter.home_feed {
         // One IN list (followees plus yourself) lets each author's `(author_id, id)` range be
         // read from the cursor down, rather than an OR that defeats the index.
         sql.push_str(
-            " AND p.author_id IN (SELECT f.followee_id FROM follows f WHERE f.follower_id = ? UNION ALL SELECT ?)",
+            " AND p.author_id IN (SELECT f.followee_id FROM follows f \
+             WHERE f.follower_id = (SELECT user_id FROM viewer) UNION ALL SELECT user_id FROM viewer)",
         );
-        values.push(viewer.into());
-        values.push(viewer.into());
     }
     if let Some(after) = after {
         sql.push_str(&format!(" AND {sort_column} < ?"));
@@ -185,7 +189,7 @@ pub async fn list(
     }
     sql.push_str(&format!(" ORDER BY {sort_column} DESC LIMIT ?"));
     values.push((limit as i64).into());
-    let (sql, values) = complete_page(backend, &sql, values, viewer);
+    let (sql, values) = complete_page(backend, &sql, values, caller);
     PostRow::find_by_statement(statement(backend, &sql, values))
         .all(db)
         .await
@@ -198,12 +202,11 @@ pub async fn list(
 /// followees × page size index entries, whatever the size of the site.
 async fn postgres_feed(
     db: &impl ConnectionTrait,
-    follower: Uuid,
-    viewer: Option<Uuid>,
+    caller: &Caller,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
-    let mut values: Vec<Value> = vec![follower.into(), follower.into()];
+    let mut values: Vec<Value> = Vec::new();
     let cursor = match after {
         Some(after) => {
             values.push(after.into());
@@ -218,13 +221,14 @@ async fn postgres_feed(
     let inner = format!(
         "{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id IN (\
          SELECT recent.id \
-         FROM (SELECT f.followee_id AS author_id FROM follows f WHERE f.follower_id = ? \
-               UNION ALL SELECT ?) authors \
+         FROM (SELECT f.followee_id AS author_id FROM follows f \
+               WHERE f.follower_id = (SELECT user_id FROM viewer) \
+               UNION ALL SELECT user_id FROM viewer) authors \
          CROSS JOIN LATERAL (SELECT r.id FROM posts r WHERE r.author_id = authors.author_id{cursor} \
                ORDER BY r.id DESC LIMIT ?) recent \
          ORDER BY recent.id DESC LIMIT ?)"
     );
-    let (sql, values) = complete_page(DbBackend::Postgres, &inner, values, viewer);
+    let (sql, values) = complete_page(DbBackend::Postgres, &inner, values, caller);
     PostRow::find_by_statement(statement(DbBackend::Postgres, &sql, values))
         .all(db)
         .await
@@ -244,18 +248,18 @@ pub fn query_words(q: &str) -> Vec<String> {
     super::domain::words(q)
 }
 
-/// One post by id, as a list row seen by `viewer`.
+/// One post by id, as a list row seen by `caller`.
 pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
-    viewer: Option<Uuid>,
+    caller: &Caller,
 ) -> Result<Option<PostRow>, DbErr> {
     let backend = db.get_database_backend();
     let (sql, values) = complete_page(
         backend,
         &format!("{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id = ?"),
         vec![id.into()],
-        viewer,
+        caller,
     );
     PostRow::find_by_statement(statement(backend, &sql, values))
         .one(db)

@@ -73,6 +73,27 @@ impl Relations {
         Self::default()
     }
 
+    /// The relations a query reported row by row: (user, viewer follows them, they follow
+    /// the viewer).
+    pub fn reported(
+        viewer: Option<Uuid>,
+        rows: impl IntoIterator<Item = (Uuid, bool, bool)>,
+    ) -> Self {
+        let mut relations = Relations {
+            viewer,
+            ..Relations::default()
+        };
+        for (id, following, followed_by) in rows {
+            if following {
+                relations.following.insert(id);
+            }
+            if followed_by {
+                relations.followed_by.insert(id);
+            }
+        }
+        relations
+    }
+
     fn of(&self, id: Uuid) -> (Option<bool>, Option<bool>) {
         match self.viewer {
             Some(viewer) if viewer != id => (

@@ -10,9 +10,9 @@ use uuid::Uuid;
 use super::domain::{self, Username};
 use super::entity::user;
 use super::store::{self, FollowList, ProfileChanges};
-use super::{Me, User};
+use super::{Me, Relations, User};
 use crate::app::AppState;
-use crate::auth::{AuthUser, MaybeAuthUser};
+use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::db;
 use crate::docs::examples;
 use crate::error::{AppError, FieldError, Problem, is_foreign_key_violation, is_unique_violation};
@@ -65,10 +65,18 @@ async fn find_user(state: &AppState, username: &str) -> Result<user::Model, AppE
 )]
 pub async fn get_me(
     State(state): State<AppState>,
-    user: AuthUser,
+    caller: Caller,
 ) -> Result<AppJson<Me>, AppError> {
-    let account = current_account(&state, user).await?;
-    Ok(AppJson(Me::from_model(account, &state)))
+    let caller = caller.required()?;
+    let found = store::find_own_account(&state.db, &caller).await?;
+    caller
+        .settle_required(&state, found.as_ref().map(|found| found.viewer))
+        .await?;
+    let account = found.ok_or(AppError::Unauthorized {
+        code: "invalid_token",
+        detail: "The token is malformed, expired or revoked.",
+    })?;
+    Ok(AppJson(Me::from_model(account.user, &state)))
 }
 
 /// Body of `PATCH /me`: any subset of the fields. A field left out (or `null`) is unchanged;
@@ -312,13 +320,16 @@ pub struct SearchQuery {
 )]
 pub async fn list_users(
     State(state): State<AppState>,
-    viewer: MaybeAuthUser,
-    AppQuery(query): AppQuery<SearchQuery>,
-    page: PageRequest,
+    caller: Caller,
+    query: Result<AppQuery<SearchQuery>, AppError>,
+    page: Result<PageRequest, AppError>,
 ) -> Result<PageResponse<User>, AppError> {
-    let viewer = viewer.0.map(|user| user.user_id);
+    let AppQuery(query) = caller.first(&state, query).await?;
+    let page = caller.first(&state, page).await?;
     let Some(q) = query.q else {
-        let rows = store::list_newest(&state.db, page.after_id()?, page.fetch_limit()).await?;
+        let after = caller.first(&state, page.after_id()).await?;
+        let viewer = caller.settle(&state, None).await?.map(|user| user.user_id);
+        let rows = store::list_newest(&state.db, after, page.fetch_limit()).await?;
         let relations = store::relations(&state.db, viewer, &ids(&rows, |u| u.id)).await?;
         return Ok(page.finish(
             rows,
@@ -326,6 +337,28 @@ pub async fn list_users(
             |u| User::from_model(u, &relations, &state),
         ));
     };
+    let (needle, after) = caller.first(&state, search_terms(&q, &page)).await?;
+    let rows = store::search(&state.db, &caller, &needle, after, page.fetch_limit()).await?;
+    let viewer = caller
+        .settle(&state, rows.first().map(|row| row.viewer))
+        .await?
+        .map(|user| user.user_id);
+    let relations = Relations::reported(
+        viewer,
+        rows.iter().map(|row| {
+            let flag = |relation: Option<bool>| relation.unwrap_or(false);
+            (row.user.id, flag(row.following), flag(row.followed_by))
+        }),
+    );
+    Ok(page.finish(
+        rows,
+        |r| encode_cursor(&[&r.search_rank.to_string(), &r.user.username]),
+        |r| User::from_model(r.user, &relations, &state),
+    ))
+}
+
+/// The folded needle and the cursor's position of a user search, or why they are invalid.
+fn search_terms(q: &str, page: &PageRequest) -> Result<(String, Option<(i32, String)>), AppError> {
     let length = q.chars().count();
     if !(1..=100).contains(&length) {
         return Err(AppError::bad_request(
@@ -347,14 +380,7 @@ pub async fn list_users(
             Some((rank, username.as_str().to_owned()))
         }
     };
-    let needle = domain::fold_case(&q);
-    let rows = store::search(&state.db, &needle, after, page.fetch_limit()).await?;
-    let relations = store::relations(&state.db, viewer, &ids(&rows, |r| r.user.id)).await?;
-    Ok(page.finish(
-        rows,
-        |r| encode_cursor(&[&r.search_rank.to_string(), &r.user.username]),
-        |r| User::from_model(r.user, &relations, &state),
-    ))
+    Ok((domain::fold_case(q), after))
 }
 
 fn invalid_cursor() -> AppError {

@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use super::Relations;
 use super::entity::{follow, user};
+use crate::auth::caller::VIEWER_COLUMNS;
+use crate::auth::{Caller, ViewerColumns};
 use crate::db::{new_id, statement};
 
 /// The fields a new account starts with.
@@ -179,17 +181,51 @@ pub async fn list_newest(
     query.all(db).await
 }
 
-/// A search hit with its rank: 0 exact username, 1 username prefix, 2 any other match.
+/// The caller's own account, found through their token, and what the query found for the
+/// token (see [`Caller`]).
+#[derive(Debug, FromQueryResult)]
+pub struct OwnAccount {
+    #[sea_orm(nested)]
+    pub user: user::Model,
+    #[sea_orm(nested)]
+    pub viewer: ViewerColumns,
+}
+
+/// The caller's account in the same statement as their token check: `None` when the token
+/// matches no account (unknown, revoked, or its account deleted).
+pub async fn find_own_account(
+    db: &impl ConnectionTrait,
+    caller: &Caller,
+) -> Result<Option<OwnAccount>, DbErr> {
+    let backend = db.get_database_backend();
+    let (viewer, caller_value) = caller.viewer_cte();
+    let sql = format!(
+        "{viewer}SELECT {columns}, {VIEWER_COLUMNS} FROM viewer v JOIN users u ON u.id = v.user_id",
+        columns = user_columns("u"),
+    );
+    OwnAccount::find_by_statement(statement(backend, &sql, vec![caller_value]))
+        .one(db)
+        .await
+}
+
+/// A search hit with its rank (0 exact username, 1 username prefix, 2 any other match), the
+/// caller's relations to it (`None` for an anonymous caller) and what the query found for
+/// the caller's token.
 #[derive(Debug, FromQueryResult)]
 pub struct RankedUser {
     pub search_rank: i32,
     #[sea_orm(nested)]
     pub user: user::Model,
+    pub following: Option<bool>,
+    pub followed_by: Option<bool>,
+    #[sea_orm(nested)]
+    pub viewer: ViewerColumns,
 }
 
 /// Users whose username or display name contains `needle` (already lower-cased),
 /// ranked exact username, then username prefix, then the rest; ties by username.
-/// `after` is the (rank, username) of the previous page's last hit.
+/// `after` is the (rank, username) of the previous page's last hit. The caller's token is
+/// checked, and their relations to the page's users found, in the same statement.
 ///
 /// How it stays fast at 100,000 users: the candidate set comes from a trigram index —
 /// `pg_trgm` GIN indexes on PostgreSQL, an FTS5 `trigram` table on SQLite — so `LIKE
@@ -198,6 +234,7 @@ pub struct RankedUser {
 /// its GIN index.
 pub async fn search(
     db: &impl ConnectionTrait,
+    caller: &Caller,
     needle: &str,
     after: Option<(i32, String)>,
     limit: u64,
@@ -218,7 +255,9 @@ pub async fn search(
          WHEN u.username LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS search_rank \
          FROM users u WHERE {candidates}) ranked"
     );
+    let (viewer, caller_value) = caller.viewer_cte();
     let mut values: Vec<sea_orm::Value> = vec![
+        caller_value,
         needle.into(),
         prefix.into(),
         pattern.clone().into(),
@@ -230,6 +269,16 @@ pub async fn search(
     }
     sql.push_str(" ORDER BY search_rank, username LIMIT ?");
     values.push((limit as i64).into());
+    // Relations are computed for the page's users only, after the limit.
+    let sql = format!(
+        "{viewer}SELECT hit.*, \
+         CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
+         WHERE f.follower_id = v.user_id AND f.followee_id = hit.id) END AS following, \
+         CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
+         WHERE f.follower_id = hit.id AND f.followee_id = v.user_id) END AS followed_by, \
+         {VIEWER_COLUMNS} \
+         FROM ({sql}) hit LEFT JOIN viewer v ON TRUE ORDER BY hit.search_rank, hit.username"
+    );
     RankedUser::find_by_statement(statement(backend, &sql, values))
         .all(db)
         .await

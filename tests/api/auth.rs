@@ -861,6 +861,98 @@ async fn a_token_expires_after_its_ttl_on_postgres() {
     }
 }
 
+/// The reads that check the token inside their own query (a post, pages of posts, `/me`,
+/// user search) refuse a dead token exactly as the others do: whether or not the query
+/// finds rows, and before any other error of the request.
+async fn reads_that_check_the_token_in_their_query_refuse_dead_tokens(app: TestApp) {
+    let bob = app.user("bob").await;
+    let response = app
+        .post_json(
+            "/api/v1/posts",
+            &json!({"content": "hello #birds"}),
+            Some(&bob),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let post_id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.user("alice").await;
+    let expiring = app.token("alice@example.com", PASSWORD).await;
+    let revoked = app.token("alice@example.com", PASSWORD).await;
+    let response = app
+        .request(Method::PUT, "/api/v1/me/following/bob", Some(&expiring))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let response = post_empty(&app, LOGOUT, Some(&revoked)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let reads = [
+        // Queries that find rows: the rows report the dead token.
+        format!("/api/v1/posts/{post_id}"),
+        "/api/v1/feed".to_owned(),
+        "/api/v1/posts".to_owned(),
+        "/api/v1/posts?q=hello".to_owned(),
+        "/api/v1/tags/birds/posts".to_owned(),
+        "/api/v1/users/bob/posts".to_owned(),
+        "/api/v1/users?q=bob".to_owned(),
+        "/api/v1/users".to_owned(),
+        ME.to_owned(),
+        // Queries that find nothing: the token is looked up on its own.
+        "/api/v1/posts/019acc02-0a4d-7e61-9c3b-55e0f2d8a917".to_owned(),
+        "/api/v1/tags/nothing/posts".to_owned(),
+        "/api/v1/posts?q=nowhere".to_owned(),
+        "/api/v1/posts?q=!!!".to_owned(),
+        "/api/v1/posts?author=nobody".to_owned(),
+        "/api/v1/users?q=nobody".to_owned(),
+        // Requests that are wrong in another way as well.
+        "/api/v1/posts/not-an-id".to_owned(),
+        "/api/v1/feed?cursor=garbage".to_owned(),
+        "/api/v1/feed?limit=0".to_owned(),
+        "/api/v1/posts?tag=no-such!".to_owned(),
+        "/api/v1/tags/no-such!/posts".to_owned(),
+        "/api/v1/users?q=".to_owned(),
+        "/api/v1/users/nobody/posts".to_owned(),
+    ];
+    // Live, the expiring token reads (or is refused for the other reason).
+    let response = app.get(&reads[0], Some(&expiring)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = app.get("/api/v1/feed", Some(&expiring)).await;
+    let feed: Value = response.json().await.unwrap();
+    assert_eq!(feed["items"][0]["id"], json!(post_id));
+
+    app.advance(Duration::from_secs(61));
+    for token in [&expiring, &revoked] {
+        for path in &reads {
+            let response = app.get(path, Some(token)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            assert_problem(response, 401, "invalid_token").await;
+        }
+    }
+    // Without a token the public ones answer, the others ask for one.
+    assert_eq!(app.get(&reads[0], None).await.status(), StatusCode::OK);
+    assert_problem(app.get("/api/v1/feed", None).await, 401, "unauthorized").await;
+    assert_problem(app.get(ME, None).await, 401, "unauthorized").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_that_check_the_token_in_their_query_refuse_dead_tokens_on_sqlite() {
+    reads_that_check_the_token_in_their_query_refuse_dead_tokens(
+        TestApp::sqlite_with(ONE_MINUTE_TOKENS).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_that_check_the_token_in_their_query_refuse_dead_tokens_on_postgres() {
+    if let Some(app) = TestApp::postgres_with(ONE_MINUTE_TOKENS).await {
+        reads_that_check_the_token_in_their_query_refuse_dead_tokens(app).await;
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Logout and logout-all
 // ---------------------------------------------------------------------------------------

@@ -53,12 +53,14 @@ async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
         }
     }
 
-    for path in [
-        "/api/v1/feed",
-        "/api/v1/posts",
-        "/api/v1/tags/common/posts",
-        "/api/v1/me/posts",
-        "/api/v1/posts?q=words",
+    // The listing statement also checks the token, so a page is one statement; `/me/posts`
+    // checks the token first, with a statement of its own.
+    for (path, expected) in [
+        ("/api/v1/feed", 1),
+        ("/api/v1/posts", 1),
+        ("/api/v1/tags/common/posts", 1),
+        ("/api/v1/me/posts", 2),
+        ("/api/v1/posts?q=words", 1),
     ] {
         let (small, small_page) =
             statements_for(&app, &format!("{path}{}limit=1", sep(path)), Some(&alice)).await;
@@ -70,13 +72,17 @@ async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
             small, large,
             "{path}: a bigger page must not cost more statements"
         );
-        // The token check, then one statement for the page with its authors, counts,
-        // tags and the viewer's likes.
-        assert_eq!(large, 2, "{path}: {large} statements");
+        assert_eq!(large, expected, "{path}: {large} statements");
     }
-    // Anonymous readers skip the token check.
     let (anonymous, _) = statements_for(&app, "/api/v1/posts?limit=20", None).await;
     assert_eq!(anonymous, 1, "{anonymous} statements");
+    // One post, and your own account, are one statement with their token check.
+    let first_id = first_feed_post(&app, &alice).await;
+    let (one_post, _) =
+        statements_for(&app, &format!("/api/v1/posts/{first_id}"), Some(&alice)).await;
+    assert_eq!(one_post, 1, "a post: {one_post} statements");
+    let (me, _) = statements_for(&app, "/api/v1/me", Some(&alice)).await;
+    assert_eq!(me, 1, "/me: {me} statements");
 
     // Images cost one more statement for the whole page, and only when it has some.
     let form = reqwest::multipart::Form::new().part(
@@ -105,7 +111,12 @@ async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let (with_image, page) = statements_for(&app, "/api/v1/feed?limit=20", Some(&alice)).await;
     assert_eq!(page["items"][0]["media"].as_array().unwrap().len(), 1);
-    assert_eq!(with_image, 3, "{with_image} statements");
+    assert_eq!(with_image, 2, "{with_image} statements");
+}
+
+async fn first_feed_post(app: &TestApp, token: &str) -> String {
+    let (_, page) = statements_for(app, "/api/v1/feed?limit=1", Some(token)).await;
+    page["items"][0]["id"].as_str().unwrap().to_owned()
 }
 
 async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
@@ -135,6 +146,17 @@ async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
             statements_for(&app, &format!("{path}{}limit=20", sep(path)), Some(&alice)).await;
         assert_eq!(small, large, "{path}");
     }
+    // A search page checks the token and finds the caller's relations in its one statement.
+    let (search, page) = statements_for(&app, "/api/v1/users?q=a&limit=20", Some(&alice)).await;
+    assert_eq!(search, 1, "search: {search} statements");
+    let carol = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|user| user["username"] == "carol")
+        .expect("carol matches `a`");
+    assert_eq!(carol["following"], json!(true));
+    assert_eq!(carol["followed_by"], json!(false));
 }
 
 fn sep(path: &str) -> &'static str {
