@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Command, Output};
 
 use chrono::{DateTime, Utc};
+use roost::auth::Caller;
 use roost::auth::password::PasswordHasher;
 use roost::config::PasswordHashConfig;
 use roost::posts::domain::hashtags;
@@ -277,7 +278,7 @@ async fn check(url: &str) -> Snapshot {
         words: Some(vec![word.clone()]),
         ..PostFilter::default()
     };
-    let found = roost::posts::store::list(&db, &filter, None, None, 1000)
+    let found = roost::posts::store::list(&db, &filter, &Caller::Anonymous, None, 1000)
         .await
         .unwrap();
     let expected = posts
@@ -285,7 +286,7 @@ async fn check(url: &str) -> Snapshot {
         .filter(|p| query_words(&p.content).contains(&word))
         .count();
     assert_eq!(found.len(), expected, "posts with the word {word:?}");
-    let hits = roost::users::store::search(&db, &users[3].username, None, 10)
+    let hits = roost::users::store::search(&db, &Caller::Anonymous, &users[3].username, None, 10)
         .await
         .unwrap();
     assert_eq!(hits[0].user.username, users[3].username);
