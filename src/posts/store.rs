@@ -128,7 +128,7 @@ async fn fetch_page(
     statement: Statement,
 ) -> Result<Vec<PostRow>, DbErr> {
     let mut rows = PostRow::find_by_statement(statement).all(db).await?;
-    rows.sort_unstable_by(|a, b| b.sort_key.cmp(&a.sort_key));
+    rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.sort_key));
     Ok(rows)
 }
 
