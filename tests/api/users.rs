@@ -1011,6 +1011,19 @@ async fn q_matches_like_wildcards_literally(app: TestApp) {
     assert_eq!(search_names(&app, "\\").await, ["slash"]);
     assert_eq!(search_names(&app, "k\\s").await, ["slash"]);
     assert!(search_names(&app, "\\_").await.is_empty());
+
+    // Needles of three characters or more go through the trigram index (`GLOB` on SQLite):
+    // its wildcards match only themselves too.
+    let globby = app.user("globby").await;
+    patch_ok(&app, &globby, &json!({"display_name": "a*b?c[d]e"})).await;
+    assert_eq!(search_names(&app, "a*b?c[d]").await, ["globby"]);
+    assert_eq!(search_names(&app, "?c[").await, ["globby"]);
+    assert_eq!(search_names(&app, "d]e").await, ["globby"]);
+    assert!(search_names(&app, "a*c").await.is_empty());
+    assert!(search_names(&app, "a?b").await.is_empty());
+    assert!(search_names(&app, "[a]*").await.is_empty());
+    assert_eq!(search_names(&app, "a_bc").await, ["a_bc"]);
+    assert!(search_names(&app, "a_xc").await.is_empty());
 }
 
 async fn q_of_one_or_two_characters_works(app: TestApp) {
