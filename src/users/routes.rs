@@ -12,6 +12,7 @@ use super::entity::user;
 use super::store::{self, FollowList, ProfileChanges};
 use super::{Me, Relations, User};
 use crate::app::AppState;
+use crate::auth::extract::INVALID as INVALID_TOKEN;
 use crate::auth::{AuthUser, Caller, MaybeAuthUser};
 use crate::db;
 use crate::docs::examples;
@@ -35,10 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn current_account(state: &AppState, user: AuthUser) -> Result<user::Model, AppError> {
     store::find_by_id(&state.db, user.user_id)
         .await?
-        .ok_or(AppError::Unauthorized {
-            code: "invalid_token",
-            detail: "The token is malformed, expired or revoked.",
-        })
+        .ok_or(INVALID_TOKEN)
 }
 
 async fn find_user(state: &AppState, username: &str) -> Result<user::Model, AppError> {
@@ -72,10 +70,7 @@ pub async fn get_me(
     caller
         .settle_required(&state, found.as_ref().map(|found| found.viewer))
         .await?;
-    let account = found.ok_or(AppError::Unauthorized {
-        code: "invalid_token",
-        detail: "The token is malformed, expired or revoked.",
-    })?;
+    let account = found.ok_or(INVALID_TOKEN)?;
     Ok(AppJson(Me::from_model(account.user, &state)))
 }
 
