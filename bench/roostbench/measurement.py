@@ -1,0 +1,303 @@
+"""Measuring: one wrk run of bench/scenario.lua per scenario and its figures (req/s,
+latency percentiles, errors), the server's RSS and CPU time per request meanwhile,
+PostgreSQL's, wrk's and everyone else's CPU, the breakdown of a perf profile with
+--profile, one database and workload from a fresh database to every scenario's result
+(`run_one`), and what makes a run unusable (`problems`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from .common import BENCH, CLOCK_TICKS, BenchError, log
+from .environment import Database, children_cpu_seconds, machine_cpu_ticks, postgres_cpu_ticks
+from .server import RssSampler, Server, proc_cpu_ticks, proc_rss_kib
+from .workloads import (SCENARIOS, SMOKE_WORKLOADS, WORKLOADS, Client, build_small,
+                        prepare_large, request_files, seed_large)
+
+LUA = BENCH / "scenario.lua"
+
+
+# ---------------------------------------------------------------------------------------
+# wrk
+
+def wrk_command(url: str, requests: Path, threads: int, connections: int, duration: int,
+                timeout: int) -> list[str]:
+    return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s",
+            f"--timeout={timeout}s", "-s", str(LUA), url, "--", str(requests)]
+
+
+def parse_wrk(output: str) -> dict:
+    for line in output.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line[len("BENCH_JSON "):])
+    raise BenchError(f"wrk printed no figures:\n{output}")
+
+
+def summarise(raw: dict) -> dict:
+    seconds = raw["duration_us"] / 1e6
+    socket_errors = raw["connect_errors"] + raw["read_errors"] + raw["write_errors"] + raw["timeouts"]
+    latency = raw["latency_us"]
+    return {
+        "requests": raw["requests"],
+        "rps": round(raw["requests"] / seconds, 1) if seconds else 0.0,
+        "p50_ms": round(latency["p50"] / 1000, 2),
+        "p90_ms": round(latency["p90"] / 1000, 2),
+        "p99_ms": round(latency["p99"] / 1000, 2),
+        "max_ms": round(latency["max"] / 1000, 2),
+        "errors": raw["non_2xx"] + socket_errors,
+        "non_2xx": raw["non_2xx"],
+        "first_bad_status": raw["first_bad_status"] or None,
+        "socket_errors": socket_errors,
+        "timeouts": raw["timeouts"],
+        "bytes_per_response": round(raw["bytes"] / raw["requests"]) if raw["requests"] else 0,
+    }
+
+
+def measure(server: Server, name: str, requests: Path, options, postgres: bool,
+            probe: Path | None = None, perf_dir: Path | None = None) -> dict:
+    url = f"http://127.0.0.1:{server.port}"
+    timeout = 30 if name == "login" else 5
+    idle_rss = proc_rss_kib(server.pid)
+    cpu_before = proc_cpu_ticks(server.pid)
+    pg_before = postgres_cpu_ticks() if postgres else 0
+    busy_before, total_before = machine_cpu_ticks()
+    children_before = children_cpu_seconds()
+    sampler = RssSampler(server.pid)
+    sampler.start()
+    perf = None
+    if perf_dir is not None:
+        perf_data = perf_dir / f"{name}.perf.data"
+        perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "999", "-g",
+                                 "-p", str(server.pid), "-o", str(perf_data)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    main = subprocess.Popen(wrk_command(url, requests, options.threads, options.connections,
+                                        options.duration, timeout),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    side = None
+    if probe is not None:
+        # A steady probe beside the storm: 4 connections, 10 ms between requests each.
+        side = subprocess.Popen(wrk_command(url, probe, 1, 4, options.duration, 5),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=dict(os.environ, BENCH_PACE_MS="10"))
+    output = main.communicate()[0]
+    side_output = side.communicate()[0] if side else ""
+    sampler.halt.set()
+    sampler.join()
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        perf.wait()
+    if main.returncode != 0:
+        raise BenchError(f"wrk failed ({main.returncode}):\n{output}")
+    cpu_ticks = proc_cpu_ticks(server.pid) - cpu_before
+    pg_ticks = postgres_cpu_ticks() - pg_before if postgres else 0
+    busy_after, total_after = machine_cpu_ticks()
+    wrk_seconds = children_cpu_seconds() - children_before
+    result = {"name": name, **summarise(parse_wrk(output))}
+    requests_done = max(result["requests"], 1)
+    server_seconds = cpu_ticks / CLOCK_TICKS
+    pg_seconds = pg_ticks / CLOCK_TICKS
+    elapsed_ticks = max(total_after - total_before, 1)
+    cores = os.cpu_count() or 1
+    wall = elapsed_ticks / CLOCK_TICKS / cores
+    machine_busy = (busy_after - busy_before) / CLOCK_TICKS
+    result.update({
+        "rss_idle_kib": idle_rss,
+        "rss_max_kib": sampler.peak,
+        "cpu_us_per_request": round(server_seconds / requests_done * 1e6, 1),
+        "server_cores": round(server_seconds / wall, 2) if wall else 0,
+        "wrk_cores": round(wrk_seconds / wall, 2) if wall else 0,
+        # Whatever else ran meanwhile: other builds, the kernel's network stack on
+        # behalf of both sides, PostgreSQL (reported separately below).
+        "other_cores": round(max(machine_busy - server_seconds - wrk_seconds - pg_seconds, 0)
+                             / wall, 2) if wall else 0,
+    })
+    if postgres:
+        result["postgres_cpu_us_per_request"] = round(pg_seconds / requests_done * 1e6, 1)
+        result["postgres_cores"] = round(pg_seconds / wall, 2) if wall else 0
+    if side is not None:
+        if side.returncode != 0:
+            raise BenchError(f"the probe's wrk failed:\n{side_output}")
+        result["probe"] = {"name": "me", **summarise(parse_wrk(side_output))}
+    if perf is not None:
+        report = subprocess.run(["perf", "report", "-i", str(perf_data), "--no-children",
+                                 "--sort", "dso,symbol", "--stdio", "-g", "none",
+                                 "--percent-limit", "0.5"],
+                                capture_output=True, text=True)
+        flat = "\n".join(re.sub(r"\s{2,}", "  ", line).rstrip(" -")
+                         for line in report.stdout.splitlines())
+        (perf_dir / f"{name}.txt").write_text(flat + "\n")
+        result["profile"] = profile_breakdown(perf_data)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# perf profiles
+
+# Where a profile's samples went: each sample is put in the first kind whose pattern matches
+# one of its frames, from the leaf up (stacks are partial without frame pointers, so the
+# thread a sample ran on is reported too).
+SAMPLE_KINDS = [
+    ("Argon2", re.compile(r"argon2|blake2", re.I)),
+    ("SQLite engine", re.compile(r"^sqlite3|^pcache|^btree|^vdbe|^yy", re.I)),
+    ("thread hand-off (futex wake/wait)", re.compile(r"futex|flume|SyncSignal|lll_lock|pthread_cond|pthread_mutex|eventfd|Waker::wake|unpark")),
+    ("SQLite busy-handler sleeps", re.compile(r"nanosleep|usleep|unixSleep")),
+    ("file I/O (pages, WAL, fsync)", re.compile(r"fsync|pwrite|pread|^ext4_|^vfs_(read|write)")),
+    ("preemption (IPI, reschedule)", re.compile(r"reschedule_ipi|irqentry_exit")),
+    ("network (TCP, epoll)", re.compile(r"^tcp_|^sock_|epoll|writev|^__sys_recv|^__sys_send|recvfrom|sendto|^ip_|net_rx|^__GI___libc_(read|write)|^__libc_(recv|send)")),
+    ("JSON (serde_json)", re.compile(r"serde_json")),
+    ("SHA-256", re.compile(r"sha2")),
+    ("allocator (malloc/free/memcpy)", re.compile(r"malloc|^free$|cfree|realloc|^_int_|unlink_chunk|memmove|memcpy|memset")),
+    ("tracing", re.compile(r"tracing")),
+    ("ORM and driver (sea-orm, sqlx)", re.compile(r"sea_orm|sea_query|sqlx")),
+    ("HTTP (hyper, axum, tower)", re.compile(r"hyper|axum|tower|http::")),
+    ("async runtime (tokio)", re.compile(r"tokio")),
+]
+
+
+def profile_breakdown(perf_data: Path) -> dict:
+    """Shares of the samples in `perf_data` by kind of work and by thread name."""
+    script = subprocess.run(["perf", "script", "-i", str(perf_data), "-F", "comm,ip,sym"],
+                            capture_output=True, text=True, errors="replace")
+    kinds: dict[str, int] = {}
+    threads: dict[str, int] = {}
+    total = 0
+
+    def count(comm: str, frames: list[str]) -> None:
+        nonlocal total
+        if not comm:
+            return
+        total += 1
+        threads[comm] = threads.get(comm, 0) + 1
+        kind = "other"
+        for frame in frames:
+            match = next((name for name, pattern in SAMPLE_KINDS if pattern.search(frame)), None)
+            if match:
+                kind = match
+                break
+        kinds[kind] = kinds.get(kind, 0) + 1
+
+    comm, frames = "", []
+    for line in script.stdout.splitlines():
+        if not line.strip():
+            count(comm, frames)
+            comm, frames = "", []
+        elif line.startswith(("\t", " ")):
+            parts = line.split(None, 1)
+            if len(parts) == 2:
+                frames.append(parts[1].split(" (")[0])
+        else:
+            comm = line.rsplit(None, 1)[0].strip() if line.split() else line
+    count(comm, frames)
+
+    def shares(counts: dict[str, int]) -> dict[str, float]:
+        ordered = sorted(counts.items(), key=lambda item: -item[1])
+        return {name: round(100 * n / total, 1) for name, n in ordered if n}
+
+    return {"samples": total, "by_kind": shares(kinds), "by_thread": shares(threads)}
+
+
+# ---------------------------------------------------------------------------------------
+# One database and workload
+
+def run_one(options, binary: Path, db_kind: str, workload: str, workdir: Path) -> dict:
+    sizes = (SMOKE_WORKLOADS if options.smoke else WORKLOADS)[workload]
+    workdir.mkdir(parents=True)
+    database = Database(db_kind, options.postgres_url, workdir)
+    extra_env = dict(options.env)
+    if options.smoke:
+        # The smoke run checks the harness, not Argon2: a cheap hash keeps it to seconds.
+        extra_env.setdefault("ROOST_ARGON2_MEMORY_KIB", "64")
+        extra_env.setdefault("ROOST_ARGON2_ITERATIONS", "1")
+    server = Server(binary, database, workdir, extra_env)
+    outcome: dict = {"db": db_kind, "workload": workload, "sizes": sizes}
+    try:
+        server.command("migrate")
+        if workload == "large":
+            outcome.update(seed_large(server, sizes))
+        # Start-to-serving with migrations already applied: the median of a few starts.
+        starts = []
+        for attempt in range(1 if options.smoke else 3):
+            if attempt:
+                server.stop()
+            starts.append(server.start())
+        outcome["start_to_serving_ms"] = round(statistics.median(starts) * 1000, 1)
+        outcome["start_to_serving_all_ms"] = [round(s * 1000, 1) for s in starts]
+        time.sleep(0.5)
+        outcome["idle_rss_kib"] = proc_rss_kib(server.pid)
+        log(f"{db_kind}/{workload}: serving after {outcome['start_to_serving_ms']} ms, "
+            f"idle RSS {outcome['idle_rss_kib'] / 1024:.1f} MiB")
+
+        client = Client(server.port)
+        started = time.perf_counter()
+        if workload == "small":
+            data = build_small(client, sizes)
+            outcome["dataset"] = data["dataset"]
+        else:
+            data = prepare_large(client, sizes)
+            outcome["deep_page"] = sizes["deep_page"]
+        outcome["prepare_seconds"] = round(time.perf_counter() - started, 1)
+        outcome["database_mb"] = round(database.size_mb(), 1)
+        files = request_files(data, workdir, random.Random(7))
+
+        perf_dir = None
+        if options.profile:
+            perf_dir = options.out_dir / "profiles" / f"{db_kind}-{workload}"
+            perf_dir.mkdir(parents=True, exist_ok=True)
+        wanted = [s for s in SCENARIOS if s in files
+                  and (not options.scenarios or s in options.scenarios)]
+        if options.smoke and workload == "large" and not options.scenarios:
+            # Every other scenario already ran on the small workload: the large one only
+            # adds seeding and the deep feed page.
+            wanted = [s for s in wanted if s in ("healthz", "feed", "feed_deep")]
+        outcome["scenarios"] = []
+        ceiling = None
+        for name in wanted:
+            server.settle()
+            result = measure(server, name, files[name], options, db_kind == "postgres",
+                             probe=files["me"] if name == "login" else None, perf_dir=perf_dir)
+            if name == "healthz":
+                ceiling = result["rps"]
+            result["ceiling_fraction"] = round(result["rps"] / ceiling, 3) if ceiling else None
+            outcome["scenarios"].append(result)
+            line = (f"{db_kind}/{workload} {name:<12} {result['rps']:>9.0f} req/s  "
+                    f"p50 {result['p50_ms']:>7.2f} ms  p99 {result['p99_ms']:>7.2f} ms  "
+                    f"errors {result['errors']}  cpu {result['cpu_us_per_request']} µs/req  "
+                    f"rss {result['rss_max_kib'] / 1024:.1f} MiB")
+            if "probe" in result:
+                line += (f"  | /me meanwhile p99 {result['probe']['p99_ms']} ms, "
+                         f"errors {result['probe']['errors']}")
+            log(line)
+            if not server.alive():
+                raise BenchError(f"the server died during {name}:\n{server.log_tail()}")
+        outcome["warnings"] = [l for l in server.log_tail(200).splitlines() if " WARN " in l
+                               or " ERROR " in l][:20]
+    finally:
+        server.stop()
+        database.drop()
+    return outcome
+
+
+def problems(results: dict) -> list[str]:
+    """What makes a run unusable: a scenario with errors or no requests."""
+    found = []
+    for run in results["runs"]:
+        for s in run["scenarios"]:
+            where = f"{run['db']}/{run['workload']} {s['name']}"
+            if s["requests"] == 0:
+                found.append(f"{where}: no requests completed")
+            if s["errors"]:
+                found.append(f"{where}: {s['errors']} errors (first bad status "
+                             f"{s['first_bad_status']}, {s['socket_errors']} socket errors)")
+            probe = s.get("probe")
+            if probe and (probe["requests"] == 0 or probe["errors"]):
+                found.append(f"{where}: the /me probe had {probe['errors']} errors and "
+                             f"{probe['requests']} requests")
+    return found
