@@ -10,6 +10,7 @@ mod auth;
 mod avatars;
 mod comments;
 mod docs;
+mod early_answers;
 mod errors;
 mod faults;
 mod feed;
