@@ -1,126 +1,82 @@
-//! Builds the application state and the one Router that both the binary and the tests
+//! Builds the one Router that both the binary and the tests
 //! serve; binds the listener and runs until a shutdown signal, draining in-flight requests.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use utoipa_axum::router::OpenApiRouter;
 
-use tokio::sync::{Notify, Semaphore};
-
-use crate::auth::password::PasswordHasher;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::error::{problem_json_fallback, route_not_found};
-use crate::media::storage::MediaStore;
-use crate::overload::Admission;
-use crate::ratelimit::RateLimiter;
 use crate::server::ConnectionLimits;
+pub use crate::state::AppState;
 use crate::{
-    auth, db, docs, media, ops, overload, posts, ratelimit, scheduler, security, server, telemetry,
-    users,
+    accounts, auth, db, docs, media, ops, overload, posts, ratelimit, scheduler, security, server,
+    telemetry, users,
 };
 
 /// How often clients whose budgets are whole again are forgotten.
 const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
 
-/// Statements slower than this are logged as warnings.
-const SLOW_STATEMENT: Duration = Duration::from_millis(250);
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub config: Arc<Config>,
-    pub clock: Arc<dyn Clock>,
-    pub passwords: PasswordHasher,
-    pub media: MediaStore,
-    /// Bounds concurrent image decoding to the number of cores (each can hold a large
-    /// decoded image in memory).
-    pub image_permits: Arc<Semaphore>,
-    /// SQL statements executed through the pool since start (diagnostics, and the tests
-    /// that prove a page costs a fixed number of queries).
-    pub sql_statements: Arc<AtomicU64>,
-    /// Wakes the scheduled-post publisher when a schedule is created or edited.
-    pub publisher_wake: Arc<Notify>,
-    /// Per-client request budgets; `None` when `ROOST_RATE_LIMITS=off`.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
-    /// The bound on requests in progress, and their deadline.
-    pub admission: Admission,
-}
-
-impl AppState {
-    /// Connects to the database (without migrating) and prepares the shared services.
-    pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let mut db = db::connect(&config).await?;
-        let sql_statements = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&sql_statements);
-        db.set_metric_callback(move |info| {
-            counter.fetch_add(1, Ordering::Relaxed);
-            if info.elapsed >= SLOW_STATEMENT {
-                // The SQL text only: bound values (which may be personal data) stay out of logs.
-                tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
-            }
-        });
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Ok(Self {
-            passwords: PasswordHasher::new(config.password_hash)?,
-            media: MediaStore::local(config.media_dir.clone()),
-            image_permits: Arc::new(Semaphore::new(cores)),
-            sql_statements,
-            publisher_wake: Arc::new(Notify::new()),
-            rate_limiter: RateLimiter::from_config(&config),
-            admission: Admission::new(config.max_concurrent_requests, config.request_timeout),
-            db,
-            config: Arc::new(config),
-            clock,
-        })
-    }
-}
-
 /// Every documented route, with its OpenAPI description attached. The document is derived
 /// from this same value, so a route cannot be served undocumented or documented unserved.
 pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::base())
+        .merge(budgeted_routes())
+        .merge(ops::router())
+}
+
+/// The routes that clients call: under request budgets and load shedding.
+fn budgeted_routes() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
-        .merge(auth::routes::router())
+        .merge(accounts::routes::router())
         .merge(users::routes::router())
         .merge(users::avatar::router())
         .merge(media::upload_routes::router())
         .merge(scheduler::routes::router())
         .merge(posts::routes::router())
-        .merge(posts::likes::router())
-        .merge(posts::comments::router());
-    OpenApiRouter::with_openapi(docs::base())
+        .merge(posts::likes::routes::router())
+        .merge(posts::comments::routes::router());
+    OpenApiRouter::new()
         .nest("/api/v1", v1)
         .merge(media::routes::router())
-        .merge(ops::router())
 }
 
 /// The complete HTTP application: API routes, docs, fallbacks and middleware.
+///
+/// The health probes are merged in after the budgets and load shedding are layered onto
+/// everything else, so that load balancers, which call them constantly, are never
+/// budgeted or shed, and a probe still answers when the server is at capacity.
 pub fn router(state: AppState) -> Router {
-    let (api, document) = api_router().split_for_parts();
+    let document = docs::openapi();
     let body_limit = state.config.json_body_limit;
-    let app = api
-        .merge(docs::router(docs::with_shared_responses(document)))
+    let (budgeted, _) = budgeted_routes().split_for_parts();
+    let (probes, _) = ops::router().split_for_parts();
+    let app = budgeted
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            auth::refuse_dead_tokens_first,
+        ))
+        .merge(docs::router(document))
         .fallback(route_not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::new())
         .layer(from_fn_with_state(state.clone(), overload::admit))
         .layer(from_fn_with_state(
             state.clone(),
             ratelimit::enforce_budgets,
-        ));
+        ))
+        .merge(probes)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::new());
     // CORS outside the budgets, so that a browser can read a 429 too.
     let app = match security::cors_layer(&state.config.cors_origins) {
         Some(cors) => app.layer(cors),

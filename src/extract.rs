@@ -1,5 +1,5 @@
 //! Request extractors that reject in our problem+json format: `AppJson` for bodies and
-//! `AppQuery` for query strings.
+//! `AppQuery` for query strings; and `Created`, the answer of every create.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -97,6 +97,39 @@ fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
 impl<T: Serialize> IntoResponse for AppJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// `201 Created` with the new resource as JSON and its absolute URL in `Location`.
+#[derive(Debug)]
+pub struct Created<T> {
+    location: String,
+    body: T,
+}
+
+impl<T> Created<T> {
+    /// `location` is the resource's absolute URL.
+    pub fn new(location: String, body: T) -> Self {
+        Self { location, body }
+    }
+
+    /// `path` is the resource's path (e.g. `/api/v1/posts/{id}`), made absolute with the
+    /// public URL.
+    pub fn at(public_url: &str, path: impl std::fmt::Display, body: T) -> Self {
+        Self {
+            location: format!("{public_url}{path}"),
+            body,
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        let mut response = (StatusCode::CREATED, AppJson(self.body)).into_response();
+        if let Ok(location) = header::HeaderValue::from_str(&self.location) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
     }
 }
 

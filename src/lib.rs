@@ -6,15 +6,18 @@
 //! # Layout
 //!
 //! - [`config`]: typed configuration from the environment, defaults in one place.
-//! - [`app`]: application state, the Router, the listener and graceful shutdown.
+//! - [`state`]: `AppState`, what every handler and service can reach; below every feature.
+//! - [`app`]: the Router, the listener and graceful shutdown.
 //! - [`error`]: the one error type and its problem+json rendering.
 //! - [`extract`]: JSON body and query extractors that reject in that format.
 //! - [`db`]: connecting to either backend, migrations, ids, transactions.
-//! - [`auth`]: passwords, tokens, the failed-login rule, the auth extractors, `/auth` routes.
+//! - [`auth`]: passwords, tokens, the failed-login rule, the auth extractors and `Viewer`.
+//! - [`accounts`]: registration, login, logout and password change (`/auth`).
+//! - [`idempotency`]: `Idempotency-Key` and the one write path of what it protects.
 //! - [`pagination`]: keyset cursors, the list envelope and `Link` headers, for every list.
 //! - [`users`]: profiles, user search and the follow graph; `/me` and `/users`.
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
-//! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments, idempotency keys.
+//! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments.
 //! - [`scheduler`]: scheduled posts and the in-process publisher (durable, exactly once).
 //! - [`server`]: the HTTP listener: header deadlines, connection cap, graceful drain.
 //! - [`ratelimit`]: per-client request budgets and the client address behind proxies.
@@ -26,6 +29,7 @@
 //! - [`telemetry`]: logging and per-request spans.
 //! - [`clock`]: the injectable source of "now".
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub mod clock;
@@ -34,6 +38,7 @@ pub mod db;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod media;
 pub mod ops;
 pub mod overload;
@@ -44,6 +49,7 @@ pub mod scheduler;
 pub mod security;
 pub mod seed;
 pub mod server;
+pub mod state;
 pub mod telemetry;
 pub mod users;
 

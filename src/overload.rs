@@ -19,8 +19,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// The shared bound on requests in progress.
 #[derive(Clone)]
@@ -40,10 +40,6 @@ impl Admission {
 
 /// Middleware: admits the request if there is room, and bounds its duration.
 pub async fn admit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if path == "/healthz" || path == "/readyz" {
-        return next.run(request).await;
-    }
     let admission = &state.admission;
     let Ok(_permit) = admission.permits.clone().try_acquire_owned() else {
         return AppError::ServiceUnavailable {

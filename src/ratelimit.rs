@@ -38,10 +38,10 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use ipnet::IpNet;
 
-use crate::app::AppState;
 use crate::auth::extract::bearer_token;
 use crate::config::{Budgets, Config};
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// How many times a client budget an address may spend in total.
 pub const ADDRESS_FACTOR: u32 = 4;
@@ -78,22 +78,19 @@ impl Class {
         }
     }
 
-    /// The class of a request, or `None` for requests that are never budgeted (the
-    /// health probes, which load balancers call constantly).
-    pub fn of(method: &Method, path: &str, query: Option<&str>) -> Option<Class> {
-        if path == "/healthz" || path == "/readyz" {
-            return None;
-        }
+    /// The class of a request. (The health probes never reach the budgets: the router
+    /// is built so.)
+    pub fn of(method: &Method, path: &str, query: Option<&str>) -> Class {
         let api = path.strip_prefix("/api/v1").unwrap_or("");
         let reading = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
-        Some(match (reading, api) {
+        match (reading, api) {
             (false, "/auth/register") => Class::Register,
             (false, "/auth/login") => Class::Login,
             (false, "/media" | "/me/avatar") if *method != Method::DELETE => Class::Upload,
             (true, "/users" | "/posts") if has_parameter(query, "q") => Class::Search,
             (true, _) => Class::Read,
             (false, _) => Class::Write,
-        })
+        }
     }
 }
 
@@ -298,13 +295,11 @@ pub async fn enforce_budgets(
     let Some(limiter) = state.rate_limiter.as_deref() else {
         return next.run(request).await;
     };
-    let Some(class) = Class::of(
+    let class = Class::of(
         request.method(),
         request.uri().path(),
         request.uri().query(),
-    ) else {
-        return next.run(request).await;
-    };
+    );
     let Some(peer) = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -383,9 +378,7 @@ mod tests {
     #[test]
     fn requests_are_classified_by_method_and_path() {
         let class =
-            |method: Method, path: &str, query: Option<&str>| Class::of(&method, path, query);
-        assert_eq!(class(Method::GET, "/healthz", None), None);
-        assert_eq!(class(Method::GET, "/readyz", None), None);
+            |method: Method, path: &str, query: Option<&str>| Some(Class::of(&method, path, query));
         assert_eq!(
             class(Method::POST, "/api/v1/auth/register", None),
             Some(Class::Register)

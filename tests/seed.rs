@@ -7,11 +7,11 @@ use std::collections::{HashMap, HashSet};
 use std::process::{Command, Output};
 
 use chrono::{DateTime, Utc};
-use roost::auth::Caller;
+use roost::auth::Viewer;
 use roost::auth::password::PasswordHasher;
 use roost::config::PasswordHashConfig;
 use roost::posts::domain::hashtags;
-use roost::posts::store::{PostFilter, query_words};
+use roost::posts::store::{PostFilter, PostList, query_words};
 use roost::users::domain::{Username, fold_case};
 use roost::{Application, Config};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, FromQueryResult, Statement};
@@ -274,11 +274,11 @@ async fn check(url: &str) -> Snapshot {
     // Search indexes were filled (SQLite's FTS tables by triggers, PostgreSQL's generated
     // column): a word of the first post finds it, a username finds its user.
     let word = query_words(&posts[0].content).into_iter().next().unwrap();
-    let filter = PostFilter {
+    let list = PostList::Filtered(PostFilter {
         words: Some(vec![word.clone()]),
         ..PostFilter::default()
-    };
-    let found = roost::posts::store::list(&db, &filter, &Caller::Anonymous, None, 1000)
+    });
+    let found = roost::posts::store::list(&db, &list, &Viewer::Anonymous, None, 1000)
         .await
         .unwrap();
     let expected = posts
@@ -286,7 +286,7 @@ async fn check(url: &str) -> Snapshot {
         .filter(|p| query_words(&p.content).contains(&word))
         .count();
     assert_eq!(found.len(), expected, "posts with the word {word:?}");
-    let hits = roost::users::store::search(&db, &Caller::Anonymous, &users[3].username, None, 10)
+    let hits = roost::users::store::search(&db, &Viewer::Anonymous, &users[3].username, None, 10)
         .await
         .unwrap();
     assert_eq!(hits[0].user.username, users[3].username);

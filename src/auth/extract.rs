@@ -3,15 +3,21 @@
 //!
 //! A token is accepted from `Authorization: Bearer <token>` or `Authorization: Token <token>`
 //! and nowhere else (never from the query string). A token that is presented but unknown,
-//! expired or revoked is a 401 even on public endpoints.
+//! expired or revoked is a 401 even on public endpoints, and before any other error of the
+//! request ([`refuse_dead_tokens_first`]).
 
-use axum::extract::FromRequestParts;
-use axum::http::{header, request::Parts};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
 use super::{store, token};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// An authenticated caller. Rejects with 401 when no valid token was presented.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +40,44 @@ pub(crate) const INVALID: AppError = AppError::Unauthorized {
     code: "invalid_token",
     detail: "The token is malformed, expired or revoked.",
 };
+
+/// Raised once the request's token has been found valid, by whichever of the extractors or
+/// of the services' queries checked it (see [`refuse_dead_tokens_first`]).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TokenChecked(pub(crate) Arc<AtomicBool>);
+
+/// Middleware: a request that presents a token which is unknown, expired or revoked gets
+/// the 401 for it, whatever else is wrong with the request.
+///
+/// Handlers' extractors and services refuse a request for many reasons (a malformed query
+/// or cursor, a body of the wrong type, an unknown id) and may do so before anything has
+/// looked at the token. Rather than every one of them checking the token first, this layer
+/// looks at the answer: when it is a client error other than a 401 and the token was not
+/// found valid while the request was served, the token is checked now, and a dead one
+/// replaces the answer with its 401. Successful requests pay nothing for this.
+pub async fn refuse_dead_tokens_first(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(presented) = request.headers().get(header::AUTHORIZATION).cloned() else {
+        return next.run(request).await;
+    };
+    let checked = TokenChecked::default();
+    request.extensions_mut().insert(checked.clone());
+    let response = next.run(request).await;
+    let status = response.status();
+    if !status.is_client_error()
+        || status == StatusCode::UNAUTHORIZED
+        || checked.0.load(Ordering::Relaxed)
+    {
+        return response;
+    }
+    match check_presented(&state, &presented).await {
+        Ok(_) => response,
+        Err(error) => error.into_response(),
+    }
+}
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
@@ -66,6 +110,16 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<Auth
         parts.extensions.insert(None::<AuthUser>);
         return Ok(None);
     };
+    let user = check_presented(state, value).await?;
+    if let Some(checked) = parts.extensions.get::<TokenChecked>() {
+        checked.0.store(true, Ordering::Relaxed);
+    }
+    parts.extensions.insert(Some(user));
+    Ok(Some(user))
+}
+
+/// The user whose token the `Authorization` value carries, or the 401 for it.
+async fn check_presented(state: &AppState, value: &HeaderValue) -> Result<AuthUser, AppError> {
     let presented = value.to_str().ok().and_then(bearer_token).ok_or(INVALID)?;
     let row = store::find_token(&state.db, &token::digest(presented))
         .await?
@@ -73,12 +127,10 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<Auth
     if row.expires_at <= state.clock.now() {
         return Err(INVALID);
     }
-    let user = AuthUser {
+    Ok(AuthUser {
         user_id: row.user_id,
         token_id: row.id,
-    };
-    parts.extensions.insert(Some(user));
-    Ok(Some(user))
+    })
 }
 
 /// The token in an `Authorization` value, if the scheme is `Bearer` or `Token`

@@ -1,22 +1,28 @@
-//! Accounts and sessions: registration, login, logout, password change; password hashing,
-//! bearer tokens, the failed-login rule, and the `AuthUser` / `MaybeAuthUser` extractors.
+//! Who is asking: password hashing, bearer tokens, the failed-login rule, the `AuthUser` /
+//! `MaybeAuthUser` extractors and the `Viewer` that services take. Depends on no feature;
+//! the `/auth` routes are [`crate::accounts`].
 
-pub mod caller;
 pub mod domain;
 pub mod entity;
 pub mod extract;
 pub mod password;
-pub mod routes;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod viewer;
 
-pub use caller::{Caller, ViewerColumns};
-pub use extract::{AuthUser, MaybeAuthUser};
+pub use extract::{AuthUser, MaybeAuthUser, refuse_dead_tokens_first};
+pub use viewer::{SignedInViewer, Viewer, ViewerColumns};
 
 use uuid::Uuid;
 
 use crate::error::AppError;
+
+/// The 401 for a token that is malformed, unknown, expired or revoked (or whose account is
+/// gone).
+pub fn invalid_token() -> AppError {
+    extract::INVALID
+}
 
 /// The one ownership check: only the owner of a resource may change or delete it.
 pub fn ensure_owner(owner_id: Uuid, user: AuthUser, what: &str) -> Result<(), AppError> {

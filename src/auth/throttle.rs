@@ -13,9 +13,9 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use uuid::Uuid;
 
 use super::store;
-use crate::app::AppState;
 use crate::db;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// A recorded attempt; it stays counted as a failure unless [`succeeded`] is called.
 #[derive(Debug, Clone, Copy)]

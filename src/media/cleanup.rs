@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 
 use super::store;
-use crate::app::AppState;
-use crate::posts::idempotency;
+use crate::idempotency;
+use crate::state::AppState;
 
 /// How long an upload may wait to be attached before it is deleted.
 pub const UNATTACHED_LIFETIME: TimeDelta = TimeDelta::hours(24);

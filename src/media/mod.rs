@@ -5,6 +5,7 @@ pub mod cleanup;
 pub mod entity;
 pub mod pipeline;
 pub mod routes;
+pub mod service;
 pub mod storage;
 pub mod store;
 pub mod upload;
@@ -14,8 +15,8 @@ use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use pipeline::{ImageError, ImageLimits, ProcessedImage};
 
 /// Slack above the image limit for the multipart framing and the other fields.
@@ -150,6 +151,15 @@ pub fn parse_media_ids(
         }
     }
     ids
+}
+
+/// The 422 for a media id that cannot be attached: unknown, someone else's, or attached
+/// (or reserved) already.
+pub fn unavailable(id: uuid::Uuid) -> AppError {
+    AppError::validation(
+        "media_ids",
+        &format!("{id} is not an unattached upload of yours"),
+    )
 }
 
 /// Absolute URL of a stored file.

@@ -3,19 +3,16 @@
 //! unattached; `media::cleanup` removes it if no post claims it within a day.
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::pipeline::{self, ProcessedImage};
-use super::{Media, entity, store, upload};
-use crate::app::AppState;
+use super::{Media, service, upload};
 use crate::auth::AuthUser;
-use crate::db::new_id;
 use crate::docs::examples;
-use crate::error::{AppError, Problem, is_foreign_key_violation};
-use crate::extract::AppJson;
+use crate::error::{AppError, Problem};
+use crate::extract::Created;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     // The JSON body limit must not cut uploads short: `media::multipart` applies the image
@@ -85,66 +82,9 @@ pub async fn upload_media(
     State(state): State<AppState>,
     user: AuthUser,
     request: Request,
-) -> Result<(StatusCode, HeaderMap, AppJson<Media>), AppError> {
+) -> Result<Created<Media>, AppError> {
     let mut multipart = super::multipart(request, &state).await?;
     let upload = upload::read_upload(&mut multipart, state.config.max_image_bytes, true).await?;
-    let (full, preview) = super::process(&state, upload.bytes, pipeline::process_media).await?;
-    let (width, height) = (dimension(full.width)?, dimension(full.height)?);
-    let (file_key, preview_key) = store_both(&state, full, preview).await?;
-    let model = entity::Model {
-        id: new_id(),
-        owner_id: user.user_id,
-        post_id: None,
-        position: None,
-        file_key,
-        preview_key,
-        width,
-        height,
-        description: upload.description.unwrap_or_default(),
-        created_at: state.clock.now(),
-        scheduled_post_id: None,
-    };
-    if let Err(error) = store::insert(&state.db, model.clone()).await {
-        super::remove_file(&state, &model.file_key).await;
-        super::remove_file(&state, &model.preview_key).await;
-        // The account was deleted while its upload was being processed.
-        return Err(if is_foreign_key_violation(&error) {
-            AppError::Unauthorized {
-                code: "invalid_token",
-                detail: "The token is malformed, expired or revoked.",
-            }
-        } else {
-            error.into()
-        });
-    }
-
-    let media = Media::from_model(&model, &state);
-    let mut headers = HeaderMap::new();
-    if let Ok(location) = HeaderValue::from_str(&media.url) {
-        headers.insert(header::LOCATION, location);
-    }
-    Ok((StatusCode::CREATED, headers, AppJson(media)))
-}
-
-/// Stores the full image and its preview, and returns their keys; on failure neither is
-/// left behind.
-async fn store_both(
-    state: &AppState,
-    full: ProcessedImage,
-    preview: ProcessedImage,
-) -> Result<(String, String), AppError> {
-    let file_key = super::store(state, full).await?;
-    match super::store(state, preview).await {
-        Ok(preview_key) => Ok((file_key, preview_key)),
-        Err(error) => {
-            super::remove_file(state, &file_key).await;
-            Err(error)
-        }
-    }
-}
-
-/// A pixel dimension as stored. The pixel limit keeps every accepted side far below
-/// `i32::MAX`, so a failure here is a bug, not a client error.
-fn dimension(pixels: u32) -> Result<i32, AppError> {
-    i32::try_from(pixels).map_err(|error| AppError::Internal(error.into()))
+    let media = service::upload(&state, user, upload).await?;
+    Ok(Created::new(media.url.clone(), media))
 }

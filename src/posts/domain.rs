@@ -1,5 +1,9 @@
-//! Rules on post and comment values: `Content` (trimmed, 1–500 characters) and the hashtag
-//! parser.
+//! Rules on post and comment values: `Content` (trimmed, 1–500 characters), `Draft` (what a
+//! new post or scheduled post says) and the hashtag parser.
+
+use uuid::Uuid;
+
+use crate::error::FieldError;
 
 /// Post or comment text: leading and trailing white space trimmed, at most 500 characters
 /// (Unicode scalar values). Empty content is representable because a post with media may
@@ -41,6 +45,47 @@ impl Content {
 
     pub fn into_inner(self) -> String {
         self.0
+    }
+}
+
+/// What a new post, or a scheduled post, says: its content and the uploads it carries, in
+/// order. Posts and scheduled posts are both written from one ([`super::service::create`],
+/// [`crate::scheduler::service::create`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draft {
+    pub content: Content,
+    pub media_ids: Vec<Uuid>,
+}
+
+impl Draft {
+    /// Parses content and `media_ids` together: content may be empty only when media ids
+    /// are given. Every broken rule is added to `errors` (media first, then content).
+    pub fn parse(
+        content: &str,
+        media_ids: Option<&[String]>,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<Self> {
+        let raw_ids = media_ids.unwrap_or_default();
+        let media_ids = crate::media::parse_media_ids(raw_ids, errors);
+        let content = if raw_ids.is_empty() {
+            Content::parse(content)
+        } else {
+            Content::parse_allow_empty(content)
+        };
+        match content {
+            Ok(content) => Some(Self { content, media_ids }),
+            Err(message) => {
+                errors.push(FieldError::new("content", message));
+                None
+            }
+        }
+    }
+
+    /// The parts an idempotent retry must repeat: the content and the media, in order.
+    pub fn fingerprint_parts(&self) -> Vec<&[u8]> {
+        let mut parts = vec![self.content.as_str().as_bytes()];
+        parts.extend(self.media_ids.iter().map(|id| id.as_bytes().as_slice()));
+        parts
     }
 }
 

@@ -1,4 +1,4 @@
-//! The `posts`, `post_tags`, `likes`, `comments` and `idempotency_keys` tables.
+//! The `posts`, `post_tags`, `likes` and `comments` tables.
 
 pub mod post {
     use sea_orm::entity::prelude::*;
@@ -78,31 +78,6 @@ pub mod comment {
         pub content: String,
         pub created_at: DateTimeUtc,
         pub edited_at: Option<DateTimeUtc>,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-pub mod idempotency_key {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "idempotency_keys")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub user_id: Uuid,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub key: String,
-        /// Hex SHA-256 of the request body.
-        pub request_hash: String,
-        /// The post the first request created (set in the same transaction).
-        pub post_id: Option<Uuid>,
-        /// Or the schedule it created.
-        pub scheduled_post_id: Option<Uuid>,
-        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

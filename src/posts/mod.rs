@@ -4,17 +4,17 @@
 pub mod comments;
 pub mod domain;
 pub mod entity;
-pub mod idempotency;
 pub mod likes;
 pub mod routes;
+pub mod service;
 pub mod store;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::media::Media;
+use crate::state::AppState;
 use crate::users::UserSummary;
 use store::{PostExtras, PostRow};
 
@@ -37,6 +37,16 @@ pub struct Post {
     pub created_at: DateTime<Utc>,
     /// When the content was last edited, or `null`.
     pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// A hashtag and how many posts carry it.
+#[derive(Debug, Serialize, serde::Deserialize, ToSchema)]
+#[schema(example = json!({"name": "birds", "post_count": 42}))]
+pub struct Tag {
+    /// Lower-case, without `#`.
+    pub name: String,
+    /// Posts currently carrying the tag (0 for a tag nobody used yet).
+    pub post_count: i64,
 }
 
 impl Post {

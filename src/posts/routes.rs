@@ -1,25 +1,21 @@
-//! HTTP handlers for posts, the feed, tags and the post lists of users.
+//! HTTP handlers for posts, the feed, tags and the post lists of users: each extracts the
+//! request, calls one function of [`super::service`] and answers what it returns.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use super::domain::{Content, hashtags, parse_tag_name};
-use super::store::{self, PostFilter, PostRow};
-use super::{Post, idempotency};
-use crate::app::AppState;
-use crate::auth::{AuthUser, Caller, MaybeAuthUser, ensure_owner};
-use crate::db::{self, new_id};
+use super::domain::Draft;
+use super::{Post, Tag, service};
+use crate::auth::{AuthUser, MaybeAuthUser, SignedInViewer, Viewer};
 use crate::docs::examples;
-use crate::error::{AppError, FieldError, Problem};
-use crate::extract::{AppJson, AppQuery};
-use crate::media::store::{self as media_store, AttachError};
-use crate::pagination::{Page, PageQuery, PageRequest, PageResponse, encode_cursor};
-use crate::users;
+use crate::error::{AppError, Problem};
+use crate::extract::{AppJson, AppQuery, Created};
+use crate::idempotency::IdempotencyKey;
+use crate::pagination::{Page, PageQuery, PageRequest, PageResponse};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,62 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_my_posts))
         .routes(routes!(list_my_likes))
         .routes(routes!(list_user_posts))
-}
-
-/// Parses a post id from a path: anything that is not one of our ids names no post.
-pub fn parse_post_id(id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id).map_err(|_| post_not_found())
-}
-
-/// The id of an existing post, or 404 (for endpoints that hang off a post).
-pub async fn existing_post(state: &AppState, id: &str) -> Result<Uuid, AppError> {
-    let id = parse_post_id(id)?;
-    store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(post_not_found)?;
-    Ok(id)
-}
-
-pub fn post_not_found() -> AppError {
-    AppError::not_found("There is no post with this id.")
-}
-
-/// Completes rows into posts (at most one more query, for images), keeping their order.
-pub async fn posts_from_rows(state: &AppState, rows: Vec<PostRow>) -> Result<Vec<Post>, AppError> {
-    let mut extras = store::hydrate(&state.db, &rows).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Post::from_row(row, &mut extras, state))
-        .collect())
-}
-
-/// One page of any post list: the one listing query (which also checks the caller's
-/// token), then hydration.
-pub async fn page_of_posts(
-    state: &AppState,
-    filter: &PostFilter,
-    caller: &Caller,
-    page: &PageRequest,
-) -> Result<PageResponse<Post>, AppError> {
-    let after = caller.first(state, page.after_id()).await?;
-    let rows = store::list(&state.db, filter, caller, after, page.fetch_limit()).await?;
-    caller
-        .settle(state, rows.first().map(|row| row.viewer))
-        .await?;
-    let (rows, next_cursor) =
-        page.take_page(rows, |row| encode_cursor(&[&row.sort_key.to_string()]));
-    let posts = posts_from_rows(state, rows).await?;
-    Ok(page.respond(posts, next_cursor))
-}
-
-/// Loads one post as the caller sees it, or 404 (a bad token is a 401 either way).
-pub async fn load_post(state: &AppState, id: Uuid, caller: &Caller) -> Result<Post, AppError> {
-    let row = store::find(&state.db, id, caller).await?;
-    caller
-        .settle(state, row.as_ref().map(|row| row.viewer))
-        .await?;
-    let row = row.ok_or_else(post_not_found)?;
-    Ok(posts_from_rows(state, vec![row]).await?.remove(0))
 }
 
 /// Body of `POST /posts`.
@@ -143,114 +83,21 @@ pub struct CreatePostRequest {
 pub async fn create_post(
     State(state): State<AppState>,
     user: AuthUser,
-    headers: HeaderMap,
+    key: Option<IdempotencyKey>,
     AppJson(request): AppJson<CreatePostRequest>,
-) -> Result<(StatusCode, HeaderMap, AppJson<Post>), AppError> {
-    let key = idempotency::key_from(&headers)?;
-    let (content, media_ids) = validate_new_post(&request.content, request.media_ids.as_deref())?;
-    let request_hash = hash_request(content.as_str(), &media_ids);
-    let now = state.clock.now();
-
-    let transaction = db::begin_write(&state.db).await?;
-    if let Some(key) = &key {
-        match idempotency::claim(&transaction, user.user_id, key, &request_hash, now).await? {
-            idempotency::Claim::New => {}
-            idempotency::Claim::Replay {
-                request_hash: first_hash,
-                created: first,
-            } => {
-                transaction.rollback().await?;
-                let idempotency::Created::Post(post_id) = first else {
-                    return Err(idempotency::reused());
-                };
-                if first_hash != request_hash {
-                    return Err(idempotency::reused());
-                }
-                let post = load_post(&state, post_id, &Caller::Verified(user)).await?;
-                return Ok(created(&state, post));
-            }
-        }
-    }
-    let id = new_id();
-    let tags = hashtags(content.as_str());
-    store::insert(
-        &transaction,
-        store::NewPost {
-            id,
-            author_id: user.user_id,
-            content: content.into_inner(),
-            tags,
-            created_at: now,
-        },
-    )
-    .await?;
-    if let Err(AttachError::Unavailable(media_id)) =
-        media_store::attach(&transaction, id, user.user_id, &media_ids).await?
-    {
-        transaction.rollback().await?;
-        return Err(AppError::validation(
-            "media_ids",
-            &format!("{media_id} is not an unattached upload of yours"),
-        ));
-    }
-    if let Some(key) = &key {
-        idempotency::complete(
-            &transaction,
-            user.user_id,
-            key,
-            idempotency::Created::Post(id),
-        )
-        .await?;
-    }
-    transaction.commit().await?;
-    let post = load_post(&state, id, &Caller::Verified(user)).await?;
-    Ok(created(&state, post))
-}
-
-fn created(state: &AppState, post: Post) -> (StatusCode, HeaderMap, AppJson<Post>) {
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{}/api/v1/posts/{}",
-        state.config.public_url, post.id
-    )) {
-        headers.insert(header::LOCATION, value);
-    }
-    (StatusCode::CREATED, headers, AppJson(post))
-}
-
-/// Checks a new post's content and media ids together, listing every broken rule.
-fn validate_new_post(
-    content: &str,
-    media_ids: Option<&[String]>,
-) -> Result<(Content, Vec<Uuid>), AppError> {
+) -> Result<Created<Post>, AppError> {
     let mut errors = Vec::new();
-    let media_ids = media_ids.unwrap_or_default();
-    let ids = crate::media::parse_media_ids(media_ids, &mut errors);
-    let content = if media_ids.is_empty() {
-        Content::parse(content)
-    } else {
-        Content::parse_allow_empty(content)
+    let draft = Draft::parse(&request.content, request.media_ids.as_deref(), &mut errors);
+    let draft = match draft {
+        Some(draft) if errors.is_empty() => draft,
+        _ => return Err(AppError::Validation(errors)),
     };
-    let content = content.map_err(|message| errors.push(FieldError::new("content", message)));
-    match content {
-        Ok(content) if errors.is_empty() => Ok((content, ids)),
-        _ => Err(AppError::Validation(errors)),
-    }
-}
-
-/// Fingerprint of a request body, to tell an idempotent retry from a different request.
-fn hash_request(content: &str, media_ids: &[Uuid]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(content.as_bytes());
-    for id in media_ids {
-        hasher.update(b"\0");
-        hasher.update(id.as_bytes());
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    let post = service::create(&state, user, draft, key.as_ref()).await?;
+    Ok(Created::at(
+        &state.config.public_url,
+        format!("/api/v1/posts/{}", post.id),
+        post,
+    ))
 }
 
 /// Filters of `GET /posts`.
@@ -291,63 +138,16 @@ pub struct PostsQuery {
 )]
 pub async fn list_posts(
     State(state): State<AppState>,
-    caller: Caller,
-    query: Result<AppQuery<PostsQuery>, AppError>,
-    page: Result<PageRequest, AppError>,
+    viewer: Viewer,
+    AppQuery(query): AppQuery<PostsQuery>,
+    page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let AppQuery(query) = caller.first(&state, query).await?;
-    let page = caller.first(&state, page).await?;
-    let filter = caller
-        .first(&state, posts_filter(&state, &query, &page).await)
-        .await?;
-    match filter {
-        Some(filter) => page_of_posts(&state, &filter, &caller, &page).await,
-        None => {
-            caller.settle(&state, None).await?;
-            Ok(page.respond(Vec::new(), None))
-        }
-    }
-}
-
-/// The filter `GET /posts` asks for, or `None` when the answer is known to be empty.
-async fn posts_filter(
-    state: &AppState,
-    query: &PostsQuery,
-    page: &PageRequest,
-) -> Result<Option<PostFilter>, AppError> {
-    // Checked up front, so a bad cursor is a 400 even when the answer is known to be empty.
-    page.after_id()?;
-    let mut filter = PostFilter::default();
-    if let Some(tag) = &query.tag {
-        filter.tag = Some(parse_tag_name(tag).ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_query",
-                "`tag` must be letters, digits and `_` (an optional leading `#`).",
-            )
-        })?);
-    }
-    if let Some(q) = &query.q {
-        let length = q.chars().count();
-        if !(1..=200).contains(&length) || q.contains('\0') {
-            return Err(AppError::bad_request(
-                "invalid_query",
-                "`q` must be 1 to 200 characters long.",
-            ));
-        }
-        let words = store::query_words(q);
-        if words.is_empty() {
-            // Nothing to match: no post contains "no word".
-            return Ok(None);
-        }
-        filter.words = Some(words);
-    }
-    if let Some(author) = &query.author {
-        match users::store::find_by_username(&state.db, author).await? {
-            Some(author) => filter.author = Some(author.id),
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(filter))
+    let search = service::Search {
+        tag: query.tag,
+        author: query.author,
+        q: query.q,
+    };
+    service::search(&state, &viewer, &search, &page).await
 }
 
 /// A post
@@ -370,11 +170,10 @@ async fn posts_filter(
 )]
 pub async fn get_post(
     State(state): State<AppState>,
-    caller: Caller,
+    viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<AppJson<Post>, AppError> {
-    let id = caller.first(&state, parse_post_id(&id)).await?;
-    Ok(AppJson(load_post(&state, id, &caller).await?))
+    service::get(&state, &viewer, &id).await.map(AppJson)
 }
 
 /// Body of `PATCH /posts/{id}`.
@@ -420,32 +219,9 @@ pub async fn update_post(
     Path(id): Path<String>,
     AppJson(request): AppJson<UpdatePostRequest>,
 ) -> Result<AppJson<Post>, AppError> {
-    let id = parse_post_id(&id)?;
-    let author = store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(post_not_found)?;
-    ensure_owner(author, user, "post")?;
-    let has_media = !media_store::for_posts(&state.db, &[id]).await?.is_empty();
-    let content = if has_media {
-        Content::parse_allow_empty(&request.content)
-    } else {
-        Content::parse(&request.content)
-    }
-    .map_err(|message| AppError::validation("content", message))?;
-    let tags = hashtags(content.as_str());
-    let transaction = db::begin_write(&state.db).await?;
-    store::update_content(
-        &transaction,
-        id,
-        content.into_inner(),
-        &tags,
-        state.clock.now(),
-    )
-    .await?;
-    transaction.commit().await?;
-    Ok(AppJson(
-        load_post(&state, id, &Caller::Verified(user)).await?,
-    ))
+    service::update(&state, user, &id, &request.content)
+        .await
+        .map(AppJson)
 }
 
 /// Delete a post
@@ -474,21 +250,7 @@ pub async fn delete_post(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let id = parse_post_id(&id)?;
-    let author = store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(post_not_found)?;
-    ensure_owner(author, user, "post")?;
-    let transaction = db::begin_write(&state.db).await?;
-    let keys = media_store::keys_of_posts(&transaction, &[id]).await?;
-    if !store::delete(&transaction, id, author).await? {
-        transaction.rollback().await?;
-        return Err(post_not_found());
-    }
-    transaction.commit().await?;
-    for key in keys {
-        crate::media::remove_file(&state, &key).await;
-    }
+    service::delete(&state, user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -514,26 +276,10 @@ pub async fn delete_post(
 )]
 pub async fn list_feed(
     State(state): State<AppState>,
-    caller: Caller,
-    page: Result<PageRequest, AppError>,
+    viewer: SignedInViewer,
+    page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let caller = caller.required()?;
-    let page = caller.first(&state, page).await?;
-    let filter = PostFilter {
-        home_feed: true,
-        ..PostFilter::default()
-    };
-    page_of_posts(&state, &filter, &caller, &page).await
-}
-
-/// A hashtag and how many posts carry it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"name": "birds", "post_count": 42}))]
-pub struct Tag {
-    /// Lower-case, without `#`.
-    pub name: String,
-    /// Posts currently carrying the tag (0 for a tag nobody used yet).
-    pub post_count: i64,
+    service::home_feed(&state, &viewer.into(), &page).await
 }
 
 /// A hashtag
@@ -560,13 +306,7 @@ pub async fn get_tag(
     _viewer: MaybeAuthUser,
     Path(name): Path<String>,
 ) -> Result<AppJson<Tag>, AppError> {
-    let name = parse_tag_name(&name).ok_or_else(tag_not_found)?;
-    let post_count = store::tag_post_count(&state.db, &name).await?;
-    Ok(AppJson(Tag { name, post_count }))
-}
-
-fn tag_not_found() -> AppError {
-    AppError::not_found("A tag name has only letters, digits and `_`.")
+    service::tag(&state, &name).await.map(AppJson)
 }
 
 /// Posts with a hashtag
@@ -593,17 +333,11 @@ fn tag_not_found() -> AppError {
 )]
 pub async fn list_tag_posts(
     State(state): State<AppState>,
-    caller: Caller,
+    viewer: Viewer,
     Path(name): Path<String>,
-    page: Result<PageRequest, AppError>,
+    page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let page = caller.first(&state, page).await?;
-    let tag = parse_tag_name(&name).ok_or_else(tag_not_found);
-    let filter = PostFilter {
-        tag: Some(caller.first(&state, tag).await?),
-        ..PostFilter::default()
-    };
-    page_of_posts(&state, &filter, &caller, &page).await
+    service::with_tag(&state, &viewer, &name, &page).await
 }
 
 /// Your posts
@@ -631,11 +365,7 @@ pub async fn list_my_posts(
     user: AuthUser,
     page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let filter = PostFilter {
-        author: Some(user.user_id),
-        ..PostFilter::default()
-    };
-    page_of_posts(&state, &filter, &Caller::Verified(user), &page).await
+    service::by_author(&state, &Viewer::Verified(user), user.user_id, &page).await
 }
 
 /// Posts you liked
@@ -663,11 +393,7 @@ pub async fn list_my_likes(
     user: AuthUser,
     page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let filter = PostFilter {
-        liked_by: Some(user.user_id),
-        ..PostFilter::default()
-    };
-    page_of_posts(&state, &filter, &Caller::Verified(user), &page).await
+    service::liked_by(&state, user, &page).await
 }
 
 /// A user's posts
@@ -694,18 +420,9 @@ pub async fn list_my_likes(
 )]
 pub async fn list_user_posts(
     State(state): State<AppState>,
-    caller: Caller,
+    viewer: Viewer,
     Path(username): Path<String>,
-    page: Result<PageRequest, AppError>,
+    page: PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let page = caller.first(&state, page).await?;
-    let author = users::store::find_by_username(&state.db, &username)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")));
-    let author = caller.first(&state, author).await?;
-    let filter = PostFilter {
-        author: Some(author.id),
-        ..PostFilter::default()
-    };
-    page_of_posts(&state, &filter, &caller, &page).await
+    service::by_username(&state, &viewer, &username, &page).await
 }

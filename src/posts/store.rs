@@ -13,13 +13,26 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entity::{post, post_tag};
-use crate::auth::caller::VIEWER_COLUMNS;
-use crate::auth::{Caller, ViewerColumns};
+use crate::auth::viewer::VIEWER_COLUMNS;
+use crate::auth::{Viewer, ViewerColumns};
 use crate::db::statement;
 use crate::media::{entity as media, store as media_store};
 use crate::users::entity::user;
 
-/// Which posts a list shows. Filters combine (AND).
+/// Which posts a list shows.
+#[derive(Debug, Clone)]
+pub enum PostList {
+    /// The viewer's home feed: their own posts and those of everyone they follow (the
+    /// viewer is the query's `viewer`, so the feed needs no token check of its own). It has
+    /// a query of its own ([`home_feed`]).
+    HomeFeed,
+    /// Posts this user liked, ordered by the like (most recent first) instead of the post.
+    LikedBy(Uuid),
+    /// Every post, or those matching the filter.
+    Filtered(PostFilter),
+}
+
+/// Filters of a list of posts. They combine (AND).
 #[derive(Debug, Default, Clone)]
 pub struct PostFilter {
     /// Posts by this author.
@@ -28,12 +41,6 @@ pub struct PostFilter {
     pub tag: Option<String>,
     /// Posts containing every one of these words (full-text).
     pub words: Option<Vec<String>>,
-    /// The caller's home feed: their own posts and those of everyone they follow (the
-    /// caller is the query's `viewer`, so the feed needs no token check of its own). The
-    /// feed has a query of its own ([`home_feed`]) and combines with no other filter.
-    pub home_feed: bool,
-    /// Posts this user liked, ordered by the like (most recent first) instead of the post.
-    pub liked_by: Option<Uuid>,
 }
 
 /// One row of a post list: the post, its author and counts, and the list's sort key.
@@ -58,7 +65,7 @@ pub struct PostRow {
     pub media_count: i64,
     /// The key the list is ordered by: the post id, or the like id for "posts I liked".
     pub sort_key: Uuid,
-    /// What the query found for the caller's token (see [`Caller`]).
+    /// What the query found for the viewer's token (see [`Viewer`]).
     #[sea_orm(nested)]
     pub viewer: ViewerColumns,
 }
@@ -85,15 +92,15 @@ impl PostRow {
 const PAGE_COLUMNS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at";
 
 /// Completes the rows of an inner query `page` (already cut to one page) with counts,
-/// author, tags and the caller's like, so those are computed for the page's rows only,
-/// never for every match, and in the same statement as the caller's token check: a page
+/// author, tags and the viewer's like, so those are computed for the page's rows only,
+/// never for every match, and in the same statement as the viewer's token check: a page
 /// costs one round trip (plus one for its images, when it has any). The inner query may
-/// refer to the caller as `viewer` (see [`Caller::viewer_cte`]).
+/// refer to the viewer as `viewer` (see [`Viewer::cte`]).
 fn complete_page(
     backend: DbBackend,
     inner: &str,
     inner_values: Vec<Value>,
-    caller: &Caller,
+    viewer: &Viewer,
 ) -> (String, Vec<Value>) {
     // Unordered, and put in order by `PostRow::tags`: an aggregate's own `ORDER BY` costs
     // SQLite a temporary b-tree for every row of the page.
@@ -101,12 +108,12 @@ fn complete_page(
         DbBackend::Postgres => "string_agg(t.position || ':' || t.tag, ' ')",
         _ => "group_concat(t.position || ':' || t.tag, ' ')",
     };
-    let (viewer, caller_value) = caller.viewer_cte();
+    let (viewer_cte, viewer_value) = viewer.cte();
     let mut values = Vec::with_capacity(inner_values.len() + 1);
-    values.push(caller_value);
+    values.push(viewer_value);
     values.extend(inner_values);
     let sql = format!(
-        "{viewer}SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
+        "{viewer_cte}SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
          (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id) AS like_count, \
          (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = page.id) AS comment_count, \
          u.username AS author_username, u.display_name AS author_display_name, \
@@ -142,20 +149,23 @@ async fn fetch_page(
 /// `(user_id, id)`.
 pub async fn list(
     db: &impl ConnectionTrait,
-    filter: &PostFilter,
-    caller: &Caller,
+    list: &PostList,
+    viewer: &Viewer,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    if filter.home_feed {
-        return home_feed(db, caller, after, limit).await;
-    }
+    let no_filter = PostFilter::default();
+    let (filter, liked_by) = match list {
+        PostList::HomeFeed => return home_feed(db, viewer, after, limit).await,
+        PostList::LikedBy(user_id) => (&no_filter, Some(*user_id)),
+        PostList::Filtered(filter) => (filter, None),
+    };
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(PAGE_COLUMNS);
     // The list is driven by the table whose index yields rows already in list order, so
     // a page reads `limit` index entries instead of sorting every match.
-    let sort_column = if let Some(user_id) = filter.liked_by {
+    let sort_column = if let Some(user_id) = liked_by {
         sql.push_str(", lk.id AS sort_key FROM likes lk JOIN posts p ON p.id = lk.post_id");
         sql.push_str(" WHERE lk.user_id = ?");
         values.push(user_id.into());
@@ -171,10 +181,6 @@ pub async fn list(
         sql.push_str(", p.id AS sort_key FROM posts p WHERE 1 = 1");
         "p.id"
     };
-    if let (Some(tag), Some(_)) = (&filter.tag, filter.liked_by) {
-        sql.push_str(" AND p.id IN (SELECT pt.post_id FROM post_tags pt WHERE pt.tag = ?)");
-        values.push(tag.clone().into());
-    }
     if let Some(author) = filter.author {
         sql.push_str(" AND p.author_id = ?");
         values.push(author.into());
@@ -199,11 +205,11 @@ pub async fn list(
     }
     sql.push_str(&format!(" ORDER BY {sort_column} DESC LIMIT ?"));
     values.push((limit as i64).into());
-    let (sql, values) = complete_page(backend, &sql, values, caller);
+    let (sql, values) = complete_page(backend, &sql, values, viewer);
     fetch_page(db, statement(backend, &sql, values)).await
 }
 
-/// The caller's home feed, in two steps within one statement: the page's ids from the
+/// The viewer's home feed, in two steps within one statement: the page's ids from the
 /// `(author_id, id)` index alone, then the rows of those ids only.
 ///
 /// - **PostgreSQL** reads at most one page from each followee's range (a `LATERAL` subquery
@@ -217,7 +223,7 @@ pub async fn list(
 ///   four fifths of a page's cost on the large benchmark dataset.
 async fn home_feed(
     db: &impl ConnectionTrait,
-    caller: &Caller,
+    viewer: &Viewer,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
@@ -248,7 +254,7 @@ async fn home_feed(
         ),
     };
     let inner = format!("{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id IN ({ids})");
-    let (sql, values) = complete_page(backend, &inner, values, caller);
+    let (sql, values) = complete_page(backend, &inner, values, viewer);
     fetch_page(db, statement(backend, &sql, values)).await
 }
 
@@ -266,18 +272,18 @@ pub fn query_words(q: &str) -> Vec<String> {
     super::domain::words(q)
 }
 
-/// One post by id, as a list row seen by `caller`.
+/// One post by id, as a list row seen by `viewer`.
 pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
-    caller: &Caller,
+    viewer: &Viewer,
 ) -> Result<Option<PostRow>, DbErr> {
     let backend = db.get_database_backend();
     let (sql, values) = complete_page(
         backend,
         &format!("{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id = ?"),
         vec![id.into()],
-        caller,
+        viewer,
     );
     PostRow::find_by_statement(statement(backend, &sql, values))
         .one(db)

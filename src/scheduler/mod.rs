@@ -5,15 +5,16 @@
 pub mod entity;
 pub mod publisher;
 pub mod routes;
+pub mod service;
 pub mod store;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::AppState;
 use crate::media::Media;
 use crate::posts::domain::hashtags;
+use crate::state::AppState;
 
 /// A post waiting for its `publish_at`. Only its author can see it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]

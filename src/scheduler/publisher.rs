@@ -34,11 +34,11 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::store;
-use crate::app::AppState;
 use crate::db::{self, new_id};
 use crate::media::store as media_store;
 use crate::posts::domain::hashtags;
 use crate::posts::store as post_store;
+use crate::state::AppState;
 
 /// Schedules published per transaction.
 const BATCH: u64 = 50;

@@ -1,28 +1,20 @@
-//! HTTP handlers for `/scheduled-posts`.
+//! HTTP handlers for `/scheduled-posts`: each calls one function of [`super::service`].
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use chrono::{DateTime, TimeDelta, Utc};
+use axum::http::StatusCode;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use super::{ScheduledPost, entity as scheduled, publisher, store};
-use crate::app::AppState;
+use super::ScheduledPost;
+use super::service::{self, NewSchedule, ScheduleChanges};
 use crate::auth::AuthUser;
-use crate::db::{self, new_id};
 use crate::docs::examples;
-use crate::error::{AppError, FieldError, Problem};
-use crate::extract::AppJson;
-use crate::media::store::{self as media_store, AttachError};
-use crate::pagination::{Page, PageQuery, PageRequest, PageResponse, encode_cursor};
-use crate::posts::domain::Content;
-use crate::posts::idempotency::{self, Claim, Created};
-
-/// How far ahead a post may be scheduled.
-pub const MAX_AHEAD: TimeDelta = TimeDelta::days(365);
+use crate::error::{AppError, Problem};
+use crate::extract::{AppJson, Created};
+use crate::idempotency::IdempotencyKey;
+use crate::pagination::{Page, PageQuery, PageRequest, PageResponse};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,46 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
             update_scheduled_post,
             delete_scheduled_post
         ))
-}
-
-fn not_found() -> AppError {
-    AppError::not_found("You have no scheduled post with this id.")
-}
-
-fn parse_id(id: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(id).map_err(|_| not_found())
-}
-
-/// Loads one schedule with its media, as the API shows it.
-async fn load(state: &AppState, model: scheduled::Model) -> Result<ScheduledPost, AppError> {
-    let media = media_store::for_schedules(&state.db, &[model.id]).await?;
-    let media = media.get(&model.id).map(Vec::as_slice).unwrap_or_default();
-    Ok(ScheduledPost::from_model(model, media, state))
-}
-
-/// Parses `publish_at`: an RFC 3339 timestamp with any offset, in the future and at most
-/// 365 days ahead of `now`.
-fn parse_publish_at(input: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let at = DateTime::parse_from_rfc3339(input.trim())
-        .map_err(|_| "must be an RFC 3339 timestamp, e.g. 2026-12-24T18:00:00Z".to_owned())?
-        .with_timezone(&Utc);
-    // Both databases keep microseconds and no leap seconds: answer with exactly what will
-    // be stored (a leap second becomes the next second's start).
-    let at = DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at);
-    if at <= now {
-        return Err("must be in the future".into());
-    }
-    if at > now + MAX_AHEAD {
-        return Err("must be at most 365 days ahead".into());
-    }
-    Ok(at)
-}
-
-fn unavailable(id: Uuid) -> AppError {
-    AppError::validation(
-        "media_ids",
-        &format!("{id} is not an unattached upload of yours"),
-    )
 }
 
 /// Body of `POST /scheduled-posts`.
@@ -128,117 +80,20 @@ pub struct CreateScheduledPostRequest {
 pub async fn create_scheduled_post(
     State(state): State<AppState>,
     user: AuthUser,
-    headers: HeaderMap,
+    key: Option<IdempotencyKey>,
     AppJson(request): AppJson<CreateScheduledPostRequest>,
-) -> Result<(StatusCode, HeaderMap, AppJson<ScheduledPost>), AppError> {
-    let key = idempotency::key_from(&headers)?;
-    let now = state.clock.now();
-    let mut errors = Vec::new();
-    let media_ids = crate::media::parse_media_ids(
-        request.media_ids.as_deref().unwrap_or_default(),
-        &mut errors,
-    );
-    let content = if media_ids.is_empty() {
-        Content::parse(&request.content)
-    } else {
-        Content::parse_allow_empty(&request.content)
-    }
-    .map_err(|message| errors.push(FieldError::new("content", message)));
-    let publish_at = parse_publish_at(&request.publish_at, now)
-        .map_err(|message| errors.push(FieldError::new("publish_at", message)));
-    let (Ok(content), Ok(publish_at)) = (content, publish_at) else {
-        return Err(AppError::Validation(errors));
+) -> Result<Created<ScheduledPost>, AppError> {
+    let new = NewSchedule {
+        content: request.content,
+        media_ids: request.media_ids,
+        publish_at: request.publish_at,
     };
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    let request_hash = fingerprint(content.as_str(), &media_ids, publish_at);
-
-    let transaction = db::begin_write(&state.db).await?;
-    let claim = match &key {
-        Some(key) => {
-            idempotency::claim(&transaction, user.user_id, key, &request_hash, now).await?
-        }
-        None => Claim::New,
-    };
-    if let Claim::Replay {
-        request_hash: first_hash,
-        created,
-    } = claim
-    {
-        transaction.rollback().await?;
-        let Created::Schedule(id) = created else {
-            return Err(idempotency::reused());
-        };
-        if first_hash != request_hash {
-            return Err(idempotency::reused());
-        }
-        let model = store::find_owned(&state.db, id, user.user_id)
-            .await?
-            .ok_or_else(|| {
-                AppError::not_found(
-                    "The schedule created with this key has since been published or cancelled.",
-                )
-            })?;
-        return Ok(created_response(&state, load(&state, model).await?));
-    }
-    let model = scheduled::Model {
-        id: new_id(),
-        author_id: user.user_id,
-        content: content.into_inner(),
-        publish_at,
-        created_at: now,
-    };
-    store::insert(&transaction, model.clone()).await?;
-    if let Err(AttachError::Unavailable(id)) =
-        media_store::reserve(&transaction, model.id, user.user_id, &media_ids).await?
-    {
-        transaction.rollback().await?;
-        return Err(unavailable(id));
-    }
-    if let Some(key) = &key {
-        idempotency::complete(&transaction, user.user_id, key, Created::Schedule(model.id)).await?;
-    }
-    // Read inside the transaction: a schedule due very soon may be published (and its
-    // media handed to the post) as soon as this commits.
-    let media = media_store::for_schedules(&transaction, &[model.id]).await?;
-    let schedule = ScheduledPost::from_model(
-        model.clone(),
-        media.get(&model.id).map(Vec::as_slice).unwrap_or_default(),
-        &state,
-    );
-    transaction.commit().await?;
-    publisher::wake(&state.publisher_wake);
-    Ok(created_response(&state, schedule))
-}
-
-fn created_response(
-    state: &AppState,
-    schedule: ScheduledPost,
-) -> (StatusCode, HeaderMap, AppJson<ScheduledPost>) {
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{}/api/v1/scheduled-posts/{}",
-        state.config.public_url, schedule.id
-    )) {
-        headers.insert(header::LOCATION, value);
-    }
-    (StatusCode::CREATED, headers, AppJson(schedule))
-}
-
-fn fingerprint(content: &str, media_ids: &[Uuid], publish_at: DateTime<Utc>) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(b"schedule\0");
-    hasher.update(content.as_bytes());
-    hasher.update(publish_at.to_rfc3339().as_bytes());
-    for id in media_ids {
-        hasher.update(id.as_bytes());
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    let schedule = service::create(&state, user, new, key.as_ref()).await?;
+    Ok(Created::at(
+        &state.config.public_url,
+        format!("/api/v1/scheduled-posts/{}", schedule.id),
+        schedule,
+    ))
 }
 
 /// Your scheduled posts
@@ -266,35 +121,7 @@ pub async fn list_scheduled_posts(
     user: AuthUser,
     page: PageRequest,
 ) -> Result<PageResponse<ScheduledPost>, AppError> {
-    let invalid = || {
-        AppError::bad_request(
-            "invalid_cursor",
-            "`cursor` is not a cursor this list issued.",
-        )
-    };
-    let after = match page.after_parts::<2>()? {
-        None => None,
-        Some([at, id]) => Some((
-            DateTime::parse_from_rfc3339(&at)
-                .map_err(|_| invalid())?
-                .with_timezone(&Utc),
-            Uuid::parse_str(&id).map_err(|_| invalid())?,
-        )),
-    };
-    let rows = store::list(&state.db, user.user_id, after, page.fetch_limit()).await?;
-    let (rows, next_cursor) = page.take_page(rows, |row| {
-        encode_cursor(&[&row.publish_at.to_rfc3339(), &row.id.to_string()])
-    });
-    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let media = media_store::for_schedules(&state.db, &ids).await?;
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let attached = media.get(&row.id).map(Vec::as_slice).unwrap_or_default();
-            ScheduledPost::from_model(row, attached, &state)
-        })
-        .collect();
-    Ok(page.respond(items, next_cursor))
+    service::list(&state, user, &page).await
 }
 
 /// A scheduled post
@@ -320,10 +147,7 @@ pub async fn get_scheduled_post(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<ScheduledPost>, AppError> {
-    let model = store::find_owned(&state.db, parse_id(&id)?, user.user_id)
-        .await?
-        .ok_or_else(not_found)?;
-    Ok(AppJson(load(&state, model).await?))
+    service::get(&state, user, &id).await.map(AppJson)
 }
 
 /// Body of `PATCH /scheduled-posts/{id}`: any of the fields; those left out stay.
@@ -373,68 +197,14 @@ pub async fn update_scheduled_post(
     Path(id): Path<String>,
     AppJson(request): AppJson<UpdateScheduledPostRequest>,
 ) -> Result<AppJson<ScheduledPost>, AppError> {
-    let id = parse_id(&id)?;
-    let now = state.clock.now();
-    let mut errors = Vec::new();
-    let media_ids = request
-        .media_ids
-        .as_deref()
-        .map(|raw| crate::media::parse_media_ids(raw, &mut errors));
-    let publish_at = match &request.publish_at {
-        Some(raw) => match parse_publish_at(raw, now) {
-            Ok(at) => Some(at),
-            Err(message) => {
-                errors.push(FieldError::new("publish_at", message));
-                None
-            }
-        },
-        None => None,
+    let changes = ScheduleChanges {
+        content: request.content,
+        media_ids: request.media_ids,
+        publish_at: request.publish_at,
     };
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-
-    let transaction = db::begin_write(&state.db).await?;
-    let current = store::lock_owned(&transaction, id, user.user_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let has_media = match &media_ids {
-        Some(ids) => !ids.is_empty(),
-        None => media_store::for_schedules(&transaction, &[id])
-            .await?
-            .contains_key(&id),
-    };
-    let raw_content = request.content.as_deref().unwrap_or(&current.content);
-    let content = if has_media {
-        Content::parse_allow_empty(raw_content)
-    } else {
-        Content::parse(raw_content)
-    }
-    .map_err(|message| AppError::validation("content", message))?;
-    if let Some(ids) = &media_ids {
-        media_store::release(&transaction, id).await?;
-        if let Err(AttachError::Unavailable(media_id)) =
-            media_store::reserve(&transaction, id, user.user_id, ids).await?
-        {
-            transaction.rollback().await?;
-            return Err(unavailable(media_id));
-        }
-    }
-    store::update(&transaction, id, Some(content.into_inner()), publish_at).await?;
-    // The answer is read inside the transaction: once it commits, the publisher may take
-    // the schedule at any moment, and the edit must still be reported as applied.
-    let model = store::find_owned(&transaction, id, user.user_id)
-        .await?
-        .ok_or_else(not_found)?;
-    let media = media_store::for_schedules(&transaction, &[id]).await?;
-    let edited = ScheduledPost::from_model(
-        model,
-        media.get(&id).map(Vec::as_slice).unwrap_or_default(),
-        &state,
-    );
-    transaction.commit().await?;
-    publisher::wake(&state.publisher_wake);
-    Ok(AppJson(edited))
+    service::update(&state, user, &id, changes)
+        .await
+        .map(AppJson)
 }
 
 /// Cancel a scheduled post
@@ -462,44 +232,6 @@ pub async fn delete_scheduled_post(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let id = parse_id(&id)?;
-    let transaction = db::begin_write(&state.db).await?;
-    if store::lock_owned(&transaction, id, user.user_id)
-        .await?
-        .is_none()
-    {
-        transaction.rollback().await?;
-        return Err(not_found());
-    }
-    media_store::release(&transaction, id).await?;
-    store::delete(&transaction, id).await?;
-    transaction.commit().await?;
+    service::delete(&state, user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn publish_at_must_be_future_and_within_a_year() {
-        let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert!(parse_publish_at("2026-11-28T12:00:01Z", now).is_ok());
-        assert!(parse_publish_at("2026-11-28T12:00:00Z", now).is_err());
-        assert!(parse_publish_at("2026-11-28T11:00:00Z", now).is_err());
-        assert!(parse_publish_at("2027-11-28T12:00:00Z", now).is_ok());
-        assert!(parse_publish_at("2027-11-28T12:00:01Z", now).is_err());
-        assert!(parse_publish_at("tomorrow", now).is_err());
-    }
-
-    #[test]
-    fn offsets_are_converted_to_utc() {
-        let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let at = parse_publish_at("2026-11-28T14:00:00+01:00", now).unwrap();
-        assert_eq!(at.to_rfc3339(), "2026-11-28T13:00:00+00:00");
-    }
 }

@@ -3,21 +3,17 @@
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use sea_orm::{EntityTrait, QuerySelect};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use super::entity::user;
-use super::{Me, store};
-use crate::app::AppState;
+use super::{Me, service};
 use crate::auth::AuthUser;
-use crate::db;
 use crate::docs::examples;
 use crate::error::{AppError, Problem};
 use crate::extract::AppJson;
-use crate::media::{self, pipeline, upload};
+use crate::media::{self, upload};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     // The JSON body limit must not cut uploads short: `media::multipart` applies the
@@ -74,22 +70,9 @@ pub async fn put_avatar(
 ) -> Result<AppJson<Me>, AppError> {
     let mut multipart = media::multipart(request, &state).await?;
     let upload = upload::read_upload(&mut multipart, state.config.max_image_bytes, false).await?;
-    let image = media::process(&state, upload.bytes, pipeline::process_avatar).await?;
-    let key = media::store(&state, image).await?;
-    let previous = match replace_avatar_key(&state, user.user_id, Some(key.clone())).await {
-        Ok(previous) => previous,
-        Err(error) => {
-            media::remove_file(&state, &key).await;
-            return Err(error);
-        }
-    };
-    if let Some(previous) = previous {
-        media::remove_file(&state, &previous).await;
-    }
-    let account = store::find_by_id(&state.db, user.user_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("The account no longer exists."))?;
-    Ok(AppJson(Me::from_model(account, &state)))
+    service::set_avatar(&state, user, upload.bytes)
+        .await
+        .map(AppJson)
 }
 
 /// Remove your avatar
@@ -114,32 +97,6 @@ pub async fn delete_avatar(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<StatusCode, AppError> {
-    match replace_avatar_key(&state, user.user_id, None).await? {
-        Some(previous) => {
-            media::remove_file(&state, &previous).await;
-            Ok(StatusCode::NO_CONTENT)
-        }
-        None => Err(AppError::not_found("You have no avatar.")),
-    }
-}
-
-/// Sets the account's avatar key and returns the one it replaced. The row is locked for
-/// the swap, so two concurrent uploads cannot both think they replaced the same file.
-async fn replace_avatar_key(
-    state: &AppState,
-    id: Uuid,
-    key: Option<String>,
-) -> Result<Option<String>, AppError> {
-    let transaction = db::begin_write(&state.db).await?;
-    let account = user::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&transaction)
-        .await?
-        .ok_or(AppError::Unauthorized {
-            code: "invalid_token",
-            detail: "The token is malformed, expired or revoked.",
-        })?;
-    store::set_avatar(&transaction, id, key).await?;
-    transaction.commit().await?;
-    Ok(account.avatar_key)
+    service::delete_avatar(&state, user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

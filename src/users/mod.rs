@@ -5,6 +5,7 @@ pub mod avatar;
 pub mod domain;
 pub mod entity;
 pub mod routes;
+pub mod service;
 pub mod store;
 
 use std::collections::HashSet;
@@ -14,7 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use crate::state::AppState;
 use entity::user;
 
 /// A user's public profile. `following` and `followed_by` describe the viewer's relation

@@ -1,24 +1,21 @@
-//! HTTP handlers for the own profile (`/me…`), public profiles, user search and follows.
+//! HTTP handlers for the own profile (`/me…`), public profiles, user search and follows:
+//! each calls one function of [`super::service`].
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
-use uuid::Uuid;
 
-use super::domain::{self, Username};
-use super::entity::user;
-use super::store::{self, FollowList, ProfileChanges};
-use super::{Me, Relations, User};
-use crate::app::AppState;
-use crate::auth::extract::INVALID as INVALID_TOKEN;
-use crate::auth::{AuthUser, Caller, MaybeAuthUser};
-use crate::db;
+use super::service::{self, ProfileEdit, Subject};
+use super::store::FollowList;
+use super::{Me, User};
+use crate::auth::{AuthUser, MaybeAuthUser, SignedInViewer, Viewer};
 use crate::docs::examples;
-use crate::error::{AppError, FieldError, Problem, is_foreign_key_violation, is_unique_violation};
+use crate::error::{AppError, Problem};
 use crate::extract::{AppJson, AppQuery};
-use crate::pagination::{Page, PageQuery, PageRequest, PageResponse, encode_cursor};
+use crate::pagination::{Page, PageQuery, PageRequest, PageResponse};
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -30,19 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_my_following))
         .routes(routes!(list_user_followers))
         .routes(routes!(list_user_following))
-}
-
-/// The token's account; gone only if it was deleted since the token was checked.
-async fn current_account(state: &AppState, user: AuthUser) -> Result<user::Model, AppError> {
-    store::find_by_id(&state.db, user.user_id)
-        .await?
-        .ok_or(INVALID_TOKEN)
-}
-
-async fn find_user(state: &AppState, username: &str) -> Result<user::Model, AppError> {
-    store::find_by_username(&state.db, username)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")))
 }
 
 /// Your own account
@@ -63,15 +47,9 @@ async fn find_user(state: &AppState, username: &str) -> Result<user::Model, AppE
 )]
 pub async fn get_me(
     State(state): State<AppState>,
-    caller: Caller,
+    viewer: SignedInViewer,
 ) -> Result<AppJson<Me>, AppError> {
-    let caller = caller.required()?;
-    let found = store::find_own_account(&state.db, &caller).await?;
-    caller
-        .settle_required(&state, found.as_ref().map(|found| found.viewer))
-        .await?;
-    let account = found.ok_or(INVALID_TOKEN)?;
-    Ok(AppJson(Me::from_model(account.user, &state)))
+    service::me(&state, &viewer.into()).await.map(AppJson)
 }
 
 /// Body of `PATCH /me`: any subset of the fields. A field left out (or `null`) is unchanged;
@@ -131,76 +109,16 @@ pub async fn update_me(
     user: AuthUser,
     AppJson(request): AppJson<UpdateProfileRequest>,
 ) -> Result<AppJson<Me>, AppError> {
-    let mut errors = Vec::new();
-    let mut changes = ProfileChanges::default();
-    if let Some(username) = &request.username {
-        match Username::parse(username) {
-            Ok(username) => changes.username = Some(username.as_str().to_owned()),
-            Err(message) => errors.push(FieldError::new("username", message)),
-        }
-    }
-    let texts = [
-        (
-            "display_name",
-            &request.display_name,
-            domain::DISPLAY_NAME_MAX,
-            false,
-            &mut changes.display_name,
-        ),
-        ("bio", &request.bio, domain::BIO_MAX, true, &mut changes.bio),
-        (
-            "location",
-            &request.location,
-            domain::LOCATION_MAX,
-            false,
-            &mut changes.location,
-        ),
-    ];
-    for (field, value, max, multiline, target) in texts {
-        if let Some(value) = value {
-            match domain::profile_text(value, max, multiline) {
-                Ok(value) => *target = Some(value),
-                Err(message) => errors.push(FieldError::new(field, message)),
-            }
-        }
-    }
-    if let Some(website) = &request.website {
-        match domain::website(website) {
-            Ok(website) => changes.website = Some(website),
-            Err(message) => errors.push(FieldError::new("website", message)),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-
-    let account = current_account(&state, user).await?;
-    if let Some(username) = &changes.username {
-        if *username == account.username {
-            changes.username = None;
-        } else if store::username_exists(&state.db, username).await? {
-            return Err(username_taken());
-        }
-    }
-    store::update_profile(&state.db, account.id, changes)
+    let edit = ProfileEdit {
+        username: request.username,
+        display_name: request.display_name,
+        bio: request.bio,
+        location: request.location,
+        website: request.website,
+    };
+    service::update_profile(&state, user, &edit)
         .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                username_taken()
-            } else {
-                error.into()
-            }
-        })?;
-    let updated = current_account(&state, user).await?;
-    Ok(AppJson(Me::from_model(updated, &state)))
-}
-
-fn username_taken() -> AppError {
-    AppError::Conflict {
-        code: "username_taken",
-        detail: "This username is taken.".into(),
-        field: "username",
-    }
+        .map(AppJson)
 }
 
 /// Body of `DELETE /me`.
@@ -248,35 +166,7 @@ pub async fn delete_me(
     user: AuthUser,
     AppJson(request): AppJson<DeleteAccountRequest>,
 ) -> Result<StatusCode, AppError> {
-    let account = current_account(&state, user).await?;
-    let verified = crate::auth::throttle::verify_password(
-        &state,
-        &account.email,
-        request.password,
-        Some(account.password_hash.clone()),
-    )
-    .await?;
-    if !verified {
-        return Err(AppError::forbidden(
-            "invalid_password",
-            "The password is wrong.",
-        ));
-    }
-    let id = account.id;
-    let media_keys = db::write_transaction(&state.db, |transaction| {
-        Box::pin(async move {
-            let keys = crate::media::store::keys_of_owner(transaction, id).await?;
-            store::delete_account(transaction, id).await?;
-            Ok(keys)
-        })
-    })
-    .await?;
-    for key in media_keys {
-        crate::media::remove_file(&state, &key).await;
-    }
-    if let Some(key) = account.avatar_key {
-        crate::media::remove_file(&state, &key).await;
-    }
+    service::delete_account(&state, user, request.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -315,78 +205,11 @@ pub struct SearchQuery {
 )]
 pub async fn list_users(
     State(state): State<AppState>,
-    caller: Caller,
-    query: Result<AppQuery<SearchQuery>, AppError>,
-    page: Result<PageRequest, AppError>,
+    viewer: Viewer,
+    AppQuery(query): AppQuery<SearchQuery>,
+    page: PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
-    let AppQuery(query) = caller.first(&state, query).await?;
-    let page = caller.first(&state, page).await?;
-    let Some(q) = query.q else {
-        let after = caller.first(&state, page.after_id()).await?;
-        let viewer = caller.settle(&state, None).await?.map(|user| user.user_id);
-        let rows = store::list_newest(&state.db, after, page.fetch_limit()).await?;
-        let relations = store::relations(&state.db, viewer, &ids(&rows, |u| u.id)).await?;
-        return Ok(page.finish(
-            rows,
-            |u| encode_cursor(&[&u.id.to_string()]),
-            |u| User::from_model(u, &relations, &state),
-        ));
-    };
-    let (needle, after) = caller.first(&state, search_terms(&q, &page)).await?;
-    let rows = store::search(&state.db, &caller, &needle, after, page.fetch_limit()).await?;
-    let viewer = caller
-        .settle(&state, rows.first().map(|row| row.viewer))
-        .await?
-        .map(|user| user.user_id);
-    let relations = Relations::reported(
-        viewer,
-        rows.iter().map(|row| {
-            let flag = |relation: Option<bool>| relation.unwrap_or(false);
-            (row.user.id, flag(row.following), flag(row.followed_by))
-        }),
-    );
-    Ok(page.finish(
-        rows,
-        |r| encode_cursor(&[&r.search_rank.to_string(), &r.user.username]),
-        |r| User::from_model(r.user, &relations, &state),
-    ))
-}
-
-/// The folded needle and the cursor's position of a user search, or why they are invalid.
-fn search_terms(q: &str, page: &PageRequest) -> Result<(String, Option<(i32, String)>), AppError> {
-    let length = q.chars().count();
-    if !(1..=100).contains(&length) {
-        return Err(AppError::bad_request(
-            "invalid_query",
-            "`q` must be 1 to 100 characters long.",
-        ));
-    }
-    if q.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
-            "invalid_query",
-            "`q` must not contain control characters.",
-        ));
-    }
-    let after = match page.after_parts::<2>()? {
-        None => None,
-        Some([rank, username]) => {
-            let rank = rank.parse::<i32>().map_err(|_| invalid_cursor())?;
-            let username = Username::parse(&username).map_err(|_| invalid_cursor())?;
-            Some((rank, username.as_str().to_owned()))
-        }
-    };
-    Ok((domain::fold_case(q), after))
-}
-
-fn invalid_cursor() -> AppError {
-    AppError::bad_request(
-        "invalid_cursor",
-        "`cursor` is not a cursor this list issued.",
-    )
-}
-
-fn ids<R>(rows: &[R], id: impl Fn(&R) -> Uuid) -> Vec<Uuid> {
-    rows.iter().map(id).collect()
+    service::search(&state, &viewer, query.q.as_deref(), &page).await
 }
 
 /// A user's profile
@@ -414,9 +237,9 @@ pub async fn get_user(
     viewer: MaybeAuthUser,
     Path(username): Path<String>,
 ) -> Result<AppJson<User>, AppError> {
-    let found = find_user(&state, &username).await?;
-    let relations = store::relations(&state.db, viewer.0.map(|v| v.user_id), &[found.id]).await?;
-    Ok(AppJson(User::from_model(found, &relations, &state)))
+    service::profile(&state, viewer.0, &username)
+        .await
+        .map(AppJson)
 }
 
 /// Follow a user
@@ -445,26 +268,7 @@ pub async fn follow_user(
     user: AuthUser,
     Path(username): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let target = find_user(&state, &username).await?;
-    if target.id == user.user_id {
-        return Err(AppError::Unprocessable {
-            code: "cannot_follow_self",
-            detail: "You cannot follow yourself.".into(),
-        });
-    }
-    let (follower, followee, now) = (user.user_id, target.id, state.clock.now());
-    db::write_transaction(&state.db, |transaction| {
-        Box::pin(async move { store::follow(transaction, follower, followee, now).await })
-    })
-    .await
-    .map_err(|error| {
-        // One of the two accounts was deleted after it was looked up.
-        if is_foreign_key_violation(&error) {
-            AppError::not_found(format!("There is no user named {username:?}."))
-        } else {
-            error.into()
-        }
-    })?;
+    service::follow(&state, user, &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -491,36 +295,8 @@ pub async fn unfollow_user(
     user: AuthUser,
     Path(username): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    let target = find_user(&state, &username).await?;
-    let (follower, followee) = (user.user_id, target.id);
-    db::write_transaction(&state.db, |transaction| {
-        Box::pin(async move { store::unfollow(transaction, follower, followee).await })
-    })
-    .await?;
+    service::unfollow(&state, user, &username).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-async fn follow_page(
-    state: &AppState,
-    subject: Uuid,
-    list: FollowList,
-    viewer: Option<Uuid>,
-    page: &PageRequest,
-) -> Result<PageResponse<User>, AppError> {
-    let rows = store::list_follows(
-        &state.db,
-        subject,
-        list,
-        page.after_id()?,
-        page.fetch_limit(),
-    )
-    .await?;
-    let relations = store::relations(&state.db, viewer, &ids(&rows, |r| r.user.id)).await?;
-    Ok(page.finish(
-        rows,
-        |r| encode_cursor(&[&r.follow_id.to_string()]),
-        |r| User::from_model(r.user, &relations, state),
-    ))
 }
 
 /// Your followers
@@ -548,14 +324,8 @@ pub async fn list_my_followers(
     user: AuthUser,
     page: PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
-    follow_page(
-        &state,
-        user.user_id,
-        FollowList::Followers,
-        Some(user.user_id),
-        &page,
-    )
-    .await
+    let subject = Subject::Id(user.user_id);
+    service::follows(&state, Some(user), subject, FollowList::Followers, &page).await
 }
 
 /// Whom you follow
@@ -583,14 +353,8 @@ pub async fn list_my_following(
     user: AuthUser,
     page: PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
-    follow_page(
-        &state,
-        user.user_id,
-        FollowList::Following,
-        Some(user.user_id),
-        &page,
-    )
-    .await
+    let subject = Subject::Id(user.user_id);
+    service::follows(&state, Some(user), subject, FollowList::Following, &page).await
 }
 
 /// A user's followers
@@ -621,15 +385,8 @@ pub async fn list_user_followers(
     Path(username): Path<String>,
     page: PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
-    let subject = find_user(&state, &username).await?;
-    follow_page(
-        &state,
-        subject.id,
-        FollowList::Followers,
-        viewer.0.map(|v| v.user_id),
-        &page,
-    )
-    .await
+    let subject = Subject::Username(&username);
+    service::follows(&state, viewer.0, subject, FollowList::Followers, &page).await
 }
 
 /// Whom a user follows
@@ -660,13 +417,6 @@ pub async fn list_user_following(
     Path(username): Path<String>,
     page: PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
-    let subject = find_user(&state, &username).await?;
-    follow_page(
-        &state,
-        subject.id,
-        FollowList::Following,
-        viewer.0.map(|v| v.user_id),
-        &page,
-    )
-    .await
+    let subject = Subject::Username(&username);
+    service::follows(&state, viewer.0, subject, FollowList::Following, &page).await
 }

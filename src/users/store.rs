@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::Relations;
 use super::entity::{follow, user};
-use crate::auth::caller::VIEWER_COLUMNS;
-use crate::auth::{Caller, ViewerColumns};
+use crate::auth::viewer::VIEWER_COLUMNS;
+use crate::auth::{Viewer, ViewerColumns};
 use crate::db::{new_id, statement};
 
 /// The fields a new account starts with.
@@ -181,8 +181,8 @@ pub async fn list_newest(
     query.all(db).await
 }
 
-/// The caller's own account, found through their token, and what the query found for the
-/// token (see [`Caller`]).
+/// The viewer's own account, found through their token, and what the query found for the
+/// token (see [`Viewer`]).
 #[derive(Debug, FromQueryResult)]
 pub struct OwnAccount {
     #[sea_orm(nested)]
@@ -191,26 +191,26 @@ pub struct OwnAccount {
     pub viewer: ViewerColumns,
 }
 
-/// The caller's account in the same statement as their token check: `None` when the token
+/// The viewer's account in the same statement as their token check: `None` when the token
 /// matches no account (unknown, revoked, or its account deleted).
 pub async fn find_own_account(
     db: &impl ConnectionTrait,
-    caller: &Caller,
+    viewer: &Viewer,
 ) -> Result<Option<OwnAccount>, DbErr> {
     let backend = db.get_database_backend();
-    let (viewer, caller_value) = caller.viewer_cte();
+    let (viewer_cte, viewer_value) = viewer.cte();
     let sql = format!(
-        "{viewer}SELECT {columns}, {VIEWER_COLUMNS} FROM viewer v JOIN users u ON u.id = v.user_id",
+        "{viewer_cte}SELECT {columns}, {VIEWER_COLUMNS} FROM viewer v JOIN users u ON u.id = v.user_id",
         columns = user_columns("u"),
     );
-    OwnAccount::find_by_statement(statement(backend, &sql, vec![caller_value]))
+    OwnAccount::find_by_statement(statement(backend, &sql, vec![viewer_value]))
         .one(db)
         .await
 }
 
 /// A search hit with its rank (0 exact username, 1 username prefix, 2 any other match), the
-/// caller's relations to it (`None` for an anonymous caller) and what the query found for
-/// the caller's token.
+/// viewer's relations to it (`None` for an anonymous viewer) and what the query found for
+/// the viewer's token.
 #[derive(Debug, FromQueryResult)]
 pub struct RankedUser {
     pub search_rank: i32,
@@ -224,7 +224,7 @@ pub struct RankedUser {
 
 /// Users whose username or display name contains `needle` (already lower-cased),
 /// ranked exact username, then username prefix, then the rest; ties by username.
-/// `after` is the (rank, username) of the previous page's last hit. The caller's token is
+/// `after` is the (rank, username) of the previous page's last hit. The viewer's token is
 /// checked, and their relations to the page's users found, in the same statement.
 ///
 /// How it stays fast at 100,000 users: the candidate set comes from a trigram index —
@@ -238,7 +238,7 @@ pub struct RankedUser {
 /// PostgreSQL still uses its GIN index.
 pub async fn search(
     db: &impl ConnectionTrait,
-    caller: &Caller,
+    viewer: &Viewer,
     needle: &str,
     after: Option<(i32, String)>,
     limit: u64,
@@ -263,9 +263,9 @@ pub async fn search(
          WHEN u.username LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS search_rank \
          FROM users u WHERE {candidates}) ranked"
     );
-    let (viewer, caller_value) = caller.viewer_cte();
+    let (viewer_cte, viewer_value) = viewer.cte();
     let mut values: Vec<sea_orm::Value> = vec![
-        caller_value,
+        viewer_value,
         needle.into(),
         prefix.into(),
         pattern.clone().into(),
@@ -279,7 +279,7 @@ pub async fn search(
     values.push((limit as i64).into());
     // Relations are computed for the page's users only, after the limit.
     let sql = format!(
-        "{viewer}SELECT hit.*, \
+        "{viewer_cte}SELECT hit.*, \
          CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
          WHERE f.follower_id = v.user_id AND f.followee_id = hit.id) END AS following, \
          CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
@@ -546,6 +546,19 @@ pub async fn delete_account(db: &impl ConnectionTrait, id: Uuid) -> Result<(), D
     }
     user::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
+}
+
+/// Locks the account's row for the rest of the transaction and returns its avatar key:
+/// `None` when the account is gone, `Some(None)` when it has no avatar.
+pub async fn lock_avatar_key(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<Option<String>>, DbErr> {
+    Ok(user::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .map(|account| account.avatar_key))
 }
 
 #[cfg(test)]

@@ -1199,3 +1199,42 @@ both_databases!(
     me_returns_what_register_returned,
     me_shows_the_account_of_the_token,
 );
+
+// ---------------------------------------------------------------------------------------
+// A dead token on the endpoints that need none
+// ---------------------------------------------------------------------------------------
+
+/// Register and login need no token, but one that is presented and dead is a 401 there as
+/// everywhere else, before the body is looked at, and nothing is created.
+async fn register_and_login_refuse_a_presented_dead_token(app: TestApp) {
+    let token = app.user("alice").await;
+    let response = post_empty(&app, LOGOUT, Some(&token)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let bob = json!({"email": "bob@example.com", "username": "bob", "password": PASSWORD});
+    for dead in [token.as_str(), UNKNOWN_TOKEN, "not-a-token"] {
+        let response = app.post_json(REGISTER, &bob, Some(dead)).await;
+        assert_problem(response, 401, "invalid_token").await;
+        let login = json!({"email": "alice@example.com", "password": PASSWORD});
+        let response = app.post_json(LOGIN, &login, Some(dead)).await;
+        assert_problem(response, 401, "invalid_token").await;
+        // A body that is wrong as well still gets the 401 first.
+        let response = app
+            .request(Method::POST, REGISTER, Some(dead))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("email=bob")
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 401, "invalid_token").await;
+    }
+    assert_no_account(&app, "bob@example.com", PASSWORD).await;
+    // A live token does not stand in the way.
+    let live = app.token("alice@example.com", PASSWORD).await;
+    let response = app.post_json(REGISTER, &bob, Some(&live)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let login = json!({"email": "bob@example.com", "password": PASSWORD});
+    let response = app.post_json(LOGIN, &login, Some(&live)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+both_databases!(register_and_login_refuse_a_presented_dead_token);

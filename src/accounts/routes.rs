@@ -1,21 +1,19 @@
-//! HTTP handlers under `/auth`.
+//! HTTP handlers under `/auth`: each calls one function of [`super::service`].
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use chrono::{DateTime, TimeDelta, Utc};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::domain::{Email, Password};
-use super::{AuthUser, store, throttle, token};
-use crate::app::AppState;
-use crate::db;
+use super::service::{self, Registration};
+use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::docs::examples;
-use crate::error::{AppError, FieldError, Problem, is_unique_violation};
-use crate::extract::AppJson;
-use crate::users::domain::Username;
-use crate::users::{self, Me};
+use crate::error::{AppError, Problem};
+use crate::extract::{AppJson, Created};
+use crate::state::AppState;
+use crate::users::Me;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -113,86 +111,21 @@ pub struct ChangePasswordRequest {
 )]
 pub async fn register(
     State(state): State<AppState>,
+    // Nobody needs a token to register, but one that is presented must be valid.
+    _viewer: MaybeAuthUser,
     AppJson(request): AppJson<RegisterRequest>,
-) -> Result<(StatusCode, HeaderMap, AppJson<Me>), AppError> {
-    let mut errors = Vec::new();
-    let email = Email::parse(&request.email).map_err(|m| errors.push(FieldError::new("email", m)));
-    let password =
-        Password::parse(request.password).map_err(|m| errors.push(FieldError::new("password", m)));
-    let username =
-        Username::parse(&request.username).map_err(|m| errors.push(FieldError::new("username", m)));
-    let (Ok(email), Ok(password), Ok(username)) = (email, password, username) else {
-        return Err(AppError::Validation(errors));
+) -> Result<Created<Me>, AppError> {
+    let registration = Registration {
+        email: request.email,
+        password: request.password,
+        username: request.username,
     };
-
-    // Checked before hashing so a clash costs no Argon2 work; the unique indexes still
-    // decide races between two registrations.
-    if users::store::email_exists(&state.db, email.as_str()).await? {
-        return Err(email_taken());
-    }
-    if users::store::username_exists(&state.db, username.as_str()).await? {
-        return Err(username_taken());
-    }
-
-    let password_hash = state.passwords.hash(password.into_inner()).await?;
-    let created = users::store::insert(
-        &state.db,
-        users::store::NewUser {
-            email: email.as_str().to_owned(),
-            username: username.as_str().to_owned(),
-            password_hash,
-            created_at: state.clock.now(),
-        },
-    )
-    .await
-    .map_err(|error| {
-        if is_unique_violation(&error) {
-            if error.to_string().contains("email") {
-                email_taken()
-            } else {
-                username_taken()
-            }
-        } else {
-            error.into()
-        }
-    })?;
-
-    let mut headers = HeaderMap::new();
-    let location = format!(
-        "{}/api/v1/users/{}",
-        state.config.public_url, created.username
-    );
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        headers.insert(header::LOCATION, value);
-    }
-    Ok((
-        StatusCode::CREATED,
-        headers,
-        AppJson(Me::from_model(created, &state)),
+    let me = service::register(&state, registration).await?;
+    Ok(Created::at(
+        &state.config.public_url,
+        format!("/api/v1/users/{}", me.user.username),
+        me,
     ))
-}
-
-fn email_taken() -> AppError {
-    AppError::Conflict {
-        code: "email_taken",
-        detail: "An account with this email address already exists.".into(),
-        field: "email",
-    }
-}
-
-fn username_taken() -> AppError {
-    AppError::Conflict {
-        code: "username_taken",
-        detail: "This username is taken.".into(),
-        field: "username",
-    }
-}
-
-fn invalid_credentials() -> AppError {
-    AppError::Unauthorized {
-        code: "invalid_credentials",
-        detail: "The email address or the password is wrong.",
-    }
 }
 
 /// Log in
@@ -227,33 +160,16 @@ fn invalid_credentials() -> AppError {
 )]
 pub async fn login(
     State(state): State<AppState>,
+    // Nobody needs a token to log in, but one that is presented must be valid.
+    _viewer: MaybeAuthUser,
     AppJson(request): AppJson<LoginRequest>,
 ) -> Result<AppJson<LoginResponse>, AppError> {
-    let account = match Email::parse(&request.email) {
-        Ok(email) => users::store::find_by_email(&state.db, email.as_str()).await?,
-        Err(_) => None,
-    };
-    let stored_hash = account
-        .as_ref()
-        .map(|account| account.password_hash.clone());
-    // Always one Argon2 verification, against a dummy hash when there is no account, so
-    // an unknown address costs the same time as a wrong password.
-    let throttle_key = Email::throttle_key(&request.email);
-    let verified =
-        throttle::verify_password(&state, &throttle_key, request.password, stored_hash).await?;
-    let Some(account) = account.filter(|_| verified) else {
-        return Err(invalid_credentials());
-    };
-
-    let now = state.clock.now();
-    let expires_at = now + TimeDelta::from_std(state.config.token_ttl).unwrap_or(TimeDelta::MAX);
-    let minted = token::generate()?;
-    store::insert_token(&state.db, account.id, minted.digest, now, expires_at).await?;
+    let session = service::login(&state, &request.email, request.password).await?;
     Ok(AppJson(LoginResponse {
-        token: minted.token,
+        token: session.token,
         token_type: "Bearer".to_owned(),
-        expires_at,
-        user: Me::from_model(account, &state),
+        expires_at: session.expires_at,
+        user: session.account,
     }))
 }
 
@@ -274,7 +190,7 @@ pub async fn login(
     )
 )]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, AppError> {
-    store::delete_token(&state.db, user.token_id).await?;
+    service::logout(&state, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -297,7 +213,7 @@ pub async fn logout_all(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<StatusCode, AppError> {
-    store::delete_user_tokens(&state.db, user.user_id, None).await?;
+    service::logout_everywhere(&state, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -336,30 +252,6 @@ pub async fn change_password(
     user: AuthUser,
     AppJson(request): AppJson<ChangePasswordRequest>,
 ) -> Result<StatusCode, AppError> {
-    let new_password = Password::parse(request.new_password)
-        .map_err(|message| AppError::validation("new_password", message))?;
-    let account = users::store::find_by_id(&state.db, user.user_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("The account no longer exists."))?;
-
-    let verified = throttle::verify_password(
-        &state,
-        &account.email,
-        request.current_password,
-        Some(account.password_hash.clone()),
-    )
-    .await?;
-    if !verified {
-        return Err(AppError::forbidden(
-            "invalid_password",
-            "The current password is wrong.",
-        ));
-    }
-
-    let new_hash = state.passwords.hash(new_password.into_inner()).await?;
-    let transaction = db::begin_write(&state.db).await?;
-    users::store::set_password_hash(&transaction, account.id, new_hash).await?;
-    store::delete_user_tokens(&transaction, account.id, Some(user.token_id)).await?;
-    transaction.commit().await?;
+    service::change_password(&state, user, request.current_password, request.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,54 +1,37 @@
-//! `Idempotency-Key` for creating posts: keys are stored per user for 24 hours with a
-//! fingerprint of the request and the post it created, written in the same transaction
-//! as the post. A concurrent retry blocks on the key's primary key until the first request
-//! commits (or rolls back), then replays its post — so a race creates one post, not two.
+//! Queries on idempotency keys: the claim (an `INSERT … ON CONFLICT DO NOTHING` on the
+//! key's primary key), its completion, and the pruning of expired keys.
 
-use axum::http::HeaderMap;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::entity::idempotency_key;
-use crate::error::AppError;
+use super::{Claim, Created, KEY_LIFETIME};
 
-/// How long a key is remembered.
-pub const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
-const HEADER: &str = "idempotency-key";
+/// The `idempotency_keys` table.
+pub mod idempotency_key {
+    use sea_orm::entity::prelude::*;
 
-/// The request's `Idempotency-Key`, if any: 1–255 visible ASCII characters, else a 400.
-pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, AppError> {
-    let Some(value) = headers.get(HEADER) else {
-        return Ok(None);
-    };
-    let key = value.to_str().unwrap_or_default();
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-    {
-        return Err(AppError::bad_request(
-            "invalid_idempotency_key",
-            "`Idempotency-Key` must be 1 to 255 visible ASCII characters.",
-        ));
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        /// Hex SHA-256 of the request body.
+        pub request_hash: String,
+        /// The post the first request created (set in the same transaction).
+        pub post_id: Option<Uuid>,
+        /// Or the schedule it created.
+        pub scheduled_post_id: Option<Uuid>,
+        pub created_at: DateTimeUtc,
     }
-    Ok(Some(key.to_owned()))
-}
 
-/// What the first request with a key created.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Created {
-    Post(Uuid),
-    Schedule(Uuid),
-}
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
 
-/// What a key means for this request.
-#[derive(Debug)]
-pub enum Claim {
-    /// First use: go ahead, then [`complete`] in the same transaction.
-    New,
-    /// Used before (within its lifetime): answer with what that request created.
-    Replay {
-        request_hash: String,
-        created: Created,
-    },
+    impl ActiveModelBehavior for ActiveModel {}
 }
 
 /// Claims `key` for `user`, or finds the request that already did.
@@ -148,33 +131,4 @@ pub async fn prune(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64,
         .exec(db)
         .await?
         .rows_affected)
-}
-
-pub fn reused() -> AppError {
-    AppError::Unprocessable {
-        code: "idempotency_key_reused",
-        detail: "This Idempotency-Key was already used with a different request body.".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn headers(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(HEADER, value.parse().unwrap());
-        headers
-    }
-
-    #[test]
-    fn keys_are_optional_and_checked() {
-        assert_eq!(key_from(&HeaderMap::new()).unwrap(), None);
-        assert_eq!(
-            key_from(&headers("abc-123")).unwrap().as_deref(),
-            Some("abc-123")
-        );
-        assert!(key_from(&headers(&"k".repeat(256))).is_err());
-        assert!(key_from(&headers(&"k".repeat(255))).is_ok());
-    }
 }

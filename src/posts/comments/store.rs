@@ -1,0 +1,123 @@
+//! Queries on comments. A comment is always read with its author, joined in the same
+//! statement, so a page of comments costs one query whatever its size.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect, Value,
+};
+use uuid::Uuid;
+
+use crate::db::statement;
+use crate::posts::entity::comment;
+
+/// A comment with its author's summary fields.
+#[derive(Debug, FromQueryResult)]
+pub struct CommentRow {
+    pub id: Uuid,
+    pub post_id: Uuid,
+    pub author_id: Uuid,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub author_username: String,
+    pub author_display_name: String,
+    pub author_avatar_key: Option<String>,
+}
+
+const SELECT_COMMENTS: &str = "SELECT c.id, c.post_id, c.author_id, c.content, \
+     c.created_at, c.edited_at, u.username AS author_username, \
+     u.display_name AS author_display_name, u.avatar_key AS author_avatar_key \
+     FROM comments c JOIN users u ON u.id = c.author_id";
+
+/// One comment by id.
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<CommentRow>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!("{SELECT_COMMENTS} WHERE c.id = ?");
+    CommentRow::find_by_statement(statement(backend, &sql, vec![id.into()]))
+        .one(db)
+        .await
+}
+
+/// One page of a post's comments, oldest first, after the comment `after`: a range scan
+/// of the `(post_id, id)` index.
+pub async fn list_for_post(
+    db: &impl ConnectionTrait,
+    post_id: Uuid,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<CommentRow>, DbErr> {
+    let backend = db.get_database_backend();
+    let mut sql = format!("{SELECT_COMMENTS} WHERE c.post_id = ?");
+    let mut values: Vec<Value> = vec![post_id.into()];
+    if let Some(after) = after {
+        sql.push_str(" AND c.id > ?");
+        values.push(after.into());
+    }
+    sql.push_str(" ORDER BY c.id ASC LIMIT ?");
+    values.push((limit as i64).into());
+    CommentRow::find_by_statement(statement(backend, &sql, values))
+        .all(db)
+        .await
+}
+
+/// The author of a comment, if the comment exists (for ownership checks).
+pub async fn author_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
+    comment::Entity::find_by_id(id)
+        .select_only()
+        .column(comment::Column::AuthorId)
+        .into_tuple()
+        .one(db)
+        .await
+}
+
+/// A new comment's fields.
+pub struct NewComment {
+    pub id: Uuid,
+    pub post_id: Uuid,
+    pub author_id: Uuid,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a comment; a foreign-key violation means the post (or author) is gone.
+pub async fn insert(db: &impl ConnectionTrait, new: NewComment) -> Result<(), DbErr> {
+    comment::Entity::insert(comment::ActiveModel {
+        id: Set(new.id),
+        post_id: Set(new.post_id),
+        author_id: Set(new.author_id),
+        content: Set(new.content),
+        created_at: Set(new.created_at),
+        edited_at: Set(None),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a comment's content and marks it edited; returns whether it still existed.
+pub async fn update_content(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    content: String,
+    edited_at: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let updated = comment::Entity::update_many()
+        .col_expr(comment::Column::Content, Expr::value(content))
+        .col_expr(comment::Column::EditedAt, Expr::value(Some(edited_at)))
+        .filter(comment::Column::Id.eq(id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(updated == 1)
+}
+
+/// Deletes a comment; returns whether it existed.
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let deleted = comment::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(deleted == 1)
+}

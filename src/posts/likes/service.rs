@@ -1,0 +1,56 @@
+//! The rules of likes, for every API: a like is idempotent, and liking a post that does
+//! not exist (or is deleted meanwhile) is a 404.
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{AppError, is_foreign_key_violation};
+use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::posts::service as posts;
+use crate::state::AppState;
+use crate::users::{self, User};
+
+use super::store;
+
+/// `user` likes the post `post_id`, once: a repeat keeps the first like.
+pub async fn like(state: &AppState, user: AuthUser, post_id: &str) -> Result<(), AppError> {
+    let post_id = posts::existing(state, post_id).await?;
+    let transaction = db::begin_write(&state.db).await?;
+    store::like(&transaction, post_id, user.user_id, state.clock.now())
+        .await
+        .map_err(|error| {
+            // The post was deleted after it was looked up.
+            if is_foreign_key_violation(&error) {
+                posts::not_found()
+            } else {
+                error.into()
+            }
+        })?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// `user` no longer likes the post `post_id` (whether or not they did).
+pub async fn unlike(state: &AppState, user: AuthUser, post_id: &str) -> Result<(), AppError> {
+    let post_id = posts::existing(state, post_id).await?;
+    store::unlike(&state.db, post_id, user.user_id).await?;
+    Ok(())
+}
+
+/// The users who liked the post `post_id`, most recent like first, with their relations to
+/// `viewer`.
+pub async fn likers(
+    state: &AppState,
+    viewer: Option<AuthUser>,
+    post_id: &str,
+    page: &PageRequest,
+) -> Result<PageResponse<User>, AppError> {
+    let post_id = posts::existing(state, post_id).await?;
+    let rows = store::likers(&state.db, post_id, page.after_id()?, page.fetch_limit()).await?;
+    let ids: Vec<_> = rows.iter().map(|row| row.user.id).collect();
+    let relations = users::store::relations(&state.db, viewer.map(|v| v.user_id), &ids).await?;
+    Ok(page.finish(
+        rows,
+        |row| encode_cursor(&[&row.like_id.to_string()]),
+        |row| User::from_model(row.user, &relations, state),
+    ))
+}

@@ -1,0 +1,301 @@
+//! The rules of posts, written once for every API: creating (idempotently, with media),
+//! reading, editing and deleting a post, and every list of posts (feed, tag, author,
+//! search, likes). Each function takes the actor and validated inputs, owns its
+//! transaction and returns a domain value or the error to answer.
+
+use uuid::Uuid;
+
+use super::domain::{Content, Draft, hashtags, parse_tag_name};
+use super::store::{self, PostFilter, PostList, PostRow};
+use super::{Post, Tag};
+use crate::auth::{AuthUser, Viewer, ensure_owner};
+use crate::db::{self, new_id};
+use crate::error::AppError;
+use crate::idempotency::{self, Created, IdempotencyKey, Outcome};
+use crate::media::{self, store as media_store};
+use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::state::AppState;
+use crate::users;
+
+pub fn not_found() -> AppError {
+    AppError::not_found("There is no post with this id.")
+}
+
+fn tag_not_found() -> AppError {
+    AppError::not_found("A tag name has only letters, digits and `_`.")
+}
+
+/// Parses a post id from a path: anything that is not one of our ids names no post.
+pub fn parse_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| not_found())
+}
+
+/// The id of an existing post, or 404 (for what hangs off a post: likes, comments).
+pub async fn existing(state: &AppState, id: &str) -> Result<Uuid, AppError> {
+    let id = parse_id(id)?;
+    store::author_of(&state.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(id)
+}
+
+/// Publishes `draft` as a post by `author`. With an idempotency key, a retry answers the
+/// post the first request created (see [`idempotency::create_once`]).
+pub async fn create(
+    state: &AppState,
+    author: AuthUser,
+    draft: Draft,
+    key: Option<&IdempotencyKey>,
+) -> Result<Post, AppError> {
+    let fingerprint = idempotency::fingerprint(&draft.fingerprint_parts());
+    let now = state.clock.now();
+    let outcome = idempotency::create_once(
+        state,
+        author.user_id,
+        key,
+        &fingerprint,
+        Created::Post,
+        move |transaction| {
+            Box::pin(async move {
+                let id = new_id();
+                let tags = hashtags(draft.content.as_str());
+                store::insert(
+                    transaction,
+                    store::NewPost {
+                        id,
+                        author_id: author.user_id,
+                        content: draft.content.into_inner(),
+                        tags,
+                        created_at: now,
+                    },
+                )
+                .await?;
+                media_store::attach(transaction, id, author.user_id, &draft.media_ids)
+                    .await?
+                    .map_err(|media_store::AttachError::Unavailable(id)| media::unavailable(id))?;
+                Ok((Created::Post(id), id))
+            })
+        },
+    )
+    .await?;
+    let id = match outcome {
+        Outcome::New(id) | Outcome::Replay(Created::Post(id) | Created::Schedule(id)) => id,
+    };
+    get_by_id(state, &Viewer::Verified(author), id).await
+}
+
+/// One post as `viewer` sees it, or 404.
+pub async fn get(state: &AppState, viewer: &Viewer, id: &str) -> Result<Post, AppError> {
+    get_by_id(state, viewer, parse_id(id)?).await
+}
+
+async fn get_by_id(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Post, AppError> {
+    let row = store::find(&state.db, id, viewer).await?;
+    viewer
+        .settle(state, row.as_ref().map(|row| row.viewer))
+        .await?;
+    let row = row.ok_or_else(not_found)?;
+    Ok(posts_from_rows(state, vec![row]).await?.remove(0))
+}
+
+/// Replaces the content of `user`'s own post `id` (its tags follow); its media stay, so
+/// the content may be empty only if it has some.
+pub async fn update(
+    state: &AppState,
+    user: AuthUser,
+    id: &str,
+    content: &str,
+) -> Result<Post, AppError> {
+    let id = parse_id(id)?;
+    let author = store::author_of(&state.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    ensure_owner(author, user, "post")?;
+    let has_media = !media_store::for_posts(&state.db, &[id]).await?.is_empty();
+    let content = if has_media {
+        Content::parse_allow_empty(content)
+    } else {
+        Content::parse(content)
+    }
+    .map_err(|message| AppError::validation("content", message))?;
+    let tags = hashtags(content.as_str());
+    let transaction = db::begin_write(&state.db).await?;
+    store::update_content(
+        &transaction,
+        id,
+        content.into_inner(),
+        &tags,
+        state.clock.now(),
+    )
+    .await?;
+    transaction.commit().await?;
+    get_by_id(state, &Viewer::Verified(user), id).await
+}
+
+/// Deletes `user`'s own post `id` with everything attached to it, files included.
+pub async fn delete(state: &AppState, user: AuthUser, id: &str) -> Result<(), AppError> {
+    let id = parse_id(id)?;
+    let author = store::author_of(&state.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    ensure_owner(author, user, "post")?;
+    let transaction = db::begin_write(&state.db).await?;
+    let keys = media_store::keys_of_posts(&transaction, &[id]).await?;
+    if !store::delete(&transaction, id, author).await? {
+        transaction.rollback().await?;
+        return Err(not_found());
+    }
+    transaction.commit().await?;
+    for key in keys {
+        media::remove_file(state, &key).await;
+    }
+    Ok(())
+}
+
+/// What `GET /posts` asks for, as sent: every filter optional, all applying together.
+#[derive(Debug, Default, Clone)]
+pub struct Search {
+    pub tag: Option<String>,
+    pub author: Option<String>,
+    pub q: Option<String>,
+}
+
+/// Every post matching `search`, newest first.
+pub async fn search(
+    state: &AppState,
+    viewer: &Viewer,
+    search: &Search,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    // Checked up front, so a bad cursor is a 400 even when the answer is known to be empty.
+    page.after_id()?;
+    let mut filter = PostFilter::default();
+    if let Some(tag) = &search.tag {
+        filter.tag = Some(parse_tag_name(tag).ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_query",
+                "`tag` must be letters, digits and `_` (an optional leading `#`).",
+            )
+        })?);
+    }
+    let mut known_empty = false;
+    if let Some(q) = &search.q {
+        let length = q.chars().count();
+        if !(1..=200).contains(&length) || q.contains('\0') {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                "`q` must be 1 to 200 characters long.",
+            ));
+        }
+        let words = store::query_words(q);
+        // Nothing to match: no post contains "no word".
+        known_empty |= words.is_empty();
+        filter.words = Some(words);
+    }
+    if let Some(author) = &search.author {
+        match users::store::find_by_username(&state.db, author).await? {
+            Some(author) => filter.author = Some(author.id),
+            None => known_empty = true,
+        }
+    }
+    if known_empty {
+        viewer.settle(state, None).await?;
+        return Ok(page.respond(Vec::new(), None));
+    }
+    page_of_posts(state, PostList::Filtered(filter), viewer, page).await
+}
+
+/// `viewer`'s home feed: their own posts and those of everyone they follow, newest first.
+pub async fn home_feed(
+    state: &AppState,
+    viewer: &Viewer,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    page_of_posts(state, PostList::HomeFeed, viewer, page).await
+}
+
+/// The posts carrying the tag `name`, newest first.
+pub async fn with_tag(
+    state: &AppState,
+    viewer: &Viewer,
+    name: &str,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    let filter = PostFilter {
+        tag: Some(parse_tag_name(name).ok_or_else(tag_not_found)?),
+        ..PostFilter::default()
+    };
+    page_of_posts(state, PostList::Filtered(filter), viewer, page).await
+}
+
+/// The posts of the user `username`, newest first; 404 for an unknown user.
+pub async fn by_username(
+    state: &AppState,
+    viewer: &Viewer,
+    username: &str,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    let author = users::store::find_by_username(&state.db, username)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")))?;
+    by_author(state, viewer, author.id, page).await
+}
+
+/// The posts of `author`, newest first.
+pub async fn by_author(
+    state: &AppState,
+    viewer: &Viewer,
+    author: Uuid,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    let filter = PostFilter {
+        author: Some(author),
+        ..PostFilter::default()
+    };
+    page_of_posts(state, PostList::Filtered(filter), viewer, page).await
+}
+
+/// The posts `user` liked, most recently liked first.
+pub async fn liked_by(
+    state: &AppState,
+    user: AuthUser,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    let list = PostList::LikedBy(user.user_id);
+    page_of_posts(state, list, &Viewer::Verified(user), page).await
+}
+
+/// A hashtag and how many posts carry it; 404 for a name that cannot be a tag.
+pub async fn tag(state: &AppState, name: &str) -> Result<Tag, AppError> {
+    let name = parse_tag_name(name).ok_or_else(tag_not_found)?;
+    let post_count = store::tag_post_count(&state.db, &name).await?;
+    Ok(Tag { name, post_count })
+}
+
+/// One page of any post list: the one listing query (which also checks the viewer's
+/// token), then hydration.
+async fn page_of_posts(
+    state: &AppState,
+    list: PostList,
+    viewer: &Viewer,
+    page: &PageRequest,
+) -> Result<PageResponse<Post>, AppError> {
+    let after = page.after_id()?;
+    let rows = store::list(&state.db, &list, viewer, after, page.fetch_limit()).await?;
+    viewer
+        .settle(state, rows.first().map(|row| row.viewer))
+        .await?;
+    let (rows, next_cursor) =
+        page.take_page(rows, |row| encode_cursor(&[&row.sort_key.to_string()]));
+    let posts = posts_from_rows(state, rows).await?;
+    Ok(page.respond(posts, next_cursor))
+}
+
+/// Completes rows into posts (at most one more query, for images), keeping their order.
+async fn posts_from_rows(state: &AppState, rows: Vec<PostRow>) -> Result<Vec<Post>, AppError> {
+    let mut extras = store::hydrate(&state.db, &rows).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Post::from_row(row, &mut extras, state))
+        .collect())
+}
