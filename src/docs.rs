@@ -10,8 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::header::Header;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     Content, ContentBuilder, OpenApi as OpenApiDocument, Ref, RefOr, Response as ApiResponse,
     ResponseBuilder,
@@ -77,24 +78,23 @@ pub fn openapi() -> OpenApiDocument {
     with_shared_responses(app::api_router().into_openapi())
 }
 
-/// Adds the answers any API operation can give whatever its own logic: `429` when the
-/// client's request budget is spent, and `503` when the server sheds load, a request runs
-/// out of time or the database is away. Declared once under `components.responses` and
-/// referenced from every operation except the health probes, which are never budgeted
-/// or shed (and document their own 503). An operation's own 429 (login's failed-login
-/// rule) is kept.
+/// The API proper. Every operation under it checks a token that is presented, whether or
+/// not it needs one.
+const API_PREFIX: &str = "/api/v1/";
+
+/// The probes, never budgeted or shed (`/readyz` documents its own 503).
+const HEALTH_PROBES: [&str; 2] = ["/healthz", "/readyz"];
+
+/// Adds the answers that operations of a kind give whatever their own logic, each declared
+/// once under `components.responses` and referenced from every operation of that kind
+/// (see [`shared_responses_of`]). An operation's own response for a status wins over the
+/// shared one: login's 401 and 429, for instance, say more than the shared ones would.
 pub fn with_shared_responses(mut document: OpenApiDocument) -> OpenApiDocument {
     let components = document.components.get_or_insert_with(Default::default);
-    components
-        .responses
-        .insert("RateLimited".into(), RefOr::T(rate_limited_response()));
-    components
-        .responses
-        .insert("Unavailable".into(), RefOr::T(unavailable_response()));
+    for (name, response) in shared_responses() {
+        components.responses.insert(name.into(), RefOr::T(response));
+    }
     for (path, item) in document.paths.paths.iter_mut() {
-        if path == "/healthz" || path == "/readyz" {
-            continue;
-        }
         let operations = [
             &mut item.get,
             &mut item.put,
@@ -103,16 +103,96 @@ pub fn with_shared_responses(mut document: OpenApiDocument) -> OpenApiDocument {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            let responses = &mut operation.responses.responses;
-            responses
-                .entry("429".into())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RateLimited")));
-            responses
-                .entry("503".into())
-                .or_insert_with(|| RefOr::Ref(Ref::from_response_name("Unavailable")));
+            for (status, name) in shared_responses_of(path, operation) {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.into())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+            }
         }
     }
     document
+}
+
+/// The shared responses, by their name under `components.responses`.
+fn shared_responses() -> [(&'static str, ApiResponse); 7] {
+    [
+        (
+            "MissingOrInvalidToken",
+            problem_response(
+                "Missing, malformed, expired or revoked token.",
+                examples::unauthorized(),
+            ),
+        ),
+        (
+            "InvalidToken",
+            problem_response(
+                "A token was sent but is malformed, expired or revoked.",
+                examples::unauthorized(),
+            ),
+        ),
+        (
+            "MalformedJson",
+            problem_response("The body is not valid JSON.", examples::malformed_json()),
+        ),
+        (
+            "PayloadTooLarge",
+            problem_response(
+                "The body is over the size limit.",
+                examples::payload_too_large(),
+            ),
+        ),
+        (
+            "UnsupportedMediaType",
+            problem_response(
+                "The body is not `application/json`.",
+                examples::unsupported_media_type(),
+            ),
+        ),
+        ("RateLimited", rate_limited_response()),
+        ("Unavailable", unavailable_response()),
+    ]
+}
+
+/// Which shared responses an operation gives, as `(status, name)`, decided by what its own
+/// description says, so that a new operation cannot be left without them:
+///
+/// - **401**: an operation whose every security requirement names a scheme needs a token
+///   (`MissingOrInvalidToken`). Any other operation under `/api/v1` is public, but a token
+///   presented to it is checked all the same, and a bad one is a 401 there too
+///   (`InvalidToken`). The image files and the probes outside `/api/v1` never read a token.
+/// - **400, 413, 415**: an operation with an `application/json` request body, which may not
+///   parse, be over the size limit or come with another content type. Image uploads
+///   (`multipart/form-data`) describe their own limits.
+/// - **429, 503**: every operation but the health probes: any request may find its client's
+///   budget spent, the server shedding load, its time running out or the database away.
+fn shared_responses_of(path: &str, operation: &Operation) -> Vec<(&'static str, &'static str)> {
+    let mut shared = Vec::new();
+    if HEALTH_PROBES.contains(&path) {
+        return shared;
+    }
+    let requirements = operation.security.as_deref().unwrap_or_default();
+    let needs_token =
+        !requirements.is_empty() && !requirements.contains(&SecurityRequirement::default());
+    if needs_token {
+        shared.push(("401", "MissingOrInvalidToken"));
+    } else if path.starts_with(API_PREFIX) {
+        shared.push(("401", "InvalidToken"));
+    }
+    let takes_json = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    if takes_json {
+        shared.extend([
+            ("400", "MalformedJson"),
+            ("413", "PayloadTooLarge"),
+            ("415", "UnsupportedMediaType"),
+        ]);
+    }
+    shared.extend([("429", "RateLimited"), ("503", "Unavailable")]);
+    shared
 }
 
 fn retry_after_header(description: &str) -> Header {
@@ -139,6 +219,13 @@ fn problem_content(example: serde_json::Value) -> Content {
     ContentBuilder::new()
         .schema(Some(Ref::from_schema_name("Problem")))
         .example(Some(example))
+        .build()
+}
+
+fn problem_response(description: &str, example: serde_json::Value) -> ApiResponse {
+    ResponseBuilder::new()
+        .description(description)
+        .content(PROBLEM_JSON, problem_content(example))
         .build()
 }
 

@@ -63,8 +63,6 @@ pub struct MediaUpload {
             example = json!(examples::media())),
         (status = 400, description = "The multipart body is malformed.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::malformed_multipart())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 413, description = "The file is over the size limit (10 MiB by default).", body = Problem,
             content_type = "application/problem+json", example = json!(examples::image_too_large())),
         (status = 415, description = "The body is not multipart, or the file is not a JPEG, PNG, WebP or GIF.",

@@ -66,12 +66,6 @@ pub struct CreatePostRequest {
             example = json!(examples::post())),
         (status = 400, description = "Malformed JSON or `Idempotency-Key`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
-        (status = 413, description = "The body is over the size limit.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::payload_too_large())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "Content or media break a rule, or the idempotency key was used for another body.",
             body = Problem, content_type = "application/problem+json", examples(
                 ("invalid fields" = (value = json!(examples::validation(&[("content", "must not be empty")])))),
@@ -132,8 +126,6 @@ pub struct PostsQuery {
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `tag`, `q`, `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_posts(
@@ -162,8 +154,6 @@ pub async fn list_posts(
     params(("id" = String, Path, description = "The post's id.", example = "019acc02-0a4d-7e61-9c3b-55e0f2d8a917")),
     responses(
         (status = 200, description = "The post.", body = Post, example = json!(examples::post())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
     )
@@ -199,16 +189,10 @@ pub struct UpdatePostRequest {
     request_body(content = UpdatePostRequest, example = json!({"content": "First light on the river, and a heron #birds"})),
     responses(
         (status = 200, description = "The edited post.", body = Post, example = json!(examples::post_edited())),
-        (status = 400, description = "The body is not valid JSON.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 403, description = "The post is someone else's.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::not_owner("post"))),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "The content breaks a rule.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::validation(&[("content", "must be at most 500 characters")]))),
     )
@@ -237,8 +221,6 @@ pub async fn update_post(
     params(("id" = String, Path, description = "The post's id.", example = "019acc02-0a4d-7e61-9c3b-55e0f2d8a917")),
     responses(
         (status = 204, description = "The post and everything attached to it are gone."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 403, description = "The post is someone else's.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::not_owner("post"))),
         (status = 404, description = "No post has this id.", body = Problem,
@@ -270,8 +252,6 @@ pub async fn delete_post(
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_feed(
@@ -295,8 +275,6 @@ pub async fn list_feed(
     params(("name" = String, Path, description = "Tag name, without `#`, case-insensitive.", example = "birds")),
     responses(
         (status = 200, description = "The tag.", body = Tag, example = json!({"name": "birds", "post_count": 42})),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "The name cannot be a tag (letters, digits and `_` only).", body = Problem,
             content_type = "application/problem+json", example = json!(examples::tag_not_found())),
     )
@@ -325,8 +303,6 @@ pub async fn get_tag(
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "The name cannot be a tag.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::tag_not_found())),
     )
@@ -356,8 +332,6 @@ pub async fn list_tag_posts(
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_my_posts(
@@ -384,8 +358,6 @@ pub async fn list_my_posts(
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_my_likes(
@@ -412,8 +384,6 @@ pub async fn list_my_likes(
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )

@@ -64,12 +64,8 @@ pub struct CreateScheduledPostRequest {
             example = json!(examples::scheduled_post())),
         (status = 400, description = "Malformed JSON or `Idempotency-Key`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "A retry with an `Idempotency-Key` whose schedule has since been published or cancelled (it is not created again).",
             body = Problem, content_type = "application/problem+json", example = json!(examples::idempotent_schedule_gone())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "A field breaks a rule (e.g. `publish_at` in the past), or the key was used for another body.",
             body = Problem, content_type = "application/problem+json", examples(
                 ("past publish_at" = (value = json!(examples::validation(&[("publish_at", "must be in the future")])))),
@@ -112,8 +108,6 @@ pub async fn create_scheduled_post(
             example = json!(examples::scheduled_post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_scheduled_posts(
@@ -136,8 +130,6 @@ pub async fn list_scheduled_posts(
     params(("id" = String, Path, description = "The schedule's id.", example = "019acc10-77aa-7c01-8e4b-1d2c3b4a5f60")),
     responses(
         (status = 200, description = "The schedule.", body = ScheduledPost, example = json!(examples::scheduled_post())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "You have no schedule with this id (it may have been published).", body = Problem,
             content_type = "application/problem+json", example = json!(examples::scheduled_post_not_found())),
     )
@@ -179,14 +171,8 @@ pub struct UpdateScheduledPostRequest {
     request_body(content = UpdateScheduledPostRequest, example = json!({"content": "Happy new year, everyone! #2027", "publish_at": "2027-01-01T00:00:30+01:00"})),
     responses(
         (status = 200, description = "The edited schedule.", body = ScheduledPost, example = json!(examples::scheduled_post())),
-        (status = 400, description = "The body is not valid JSON.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "You have no schedule with this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::scheduled_post_not_found())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "A field breaks a rule.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::validation(&[("publish_at", "must be at most 365 days ahead")]))),
     )
@@ -221,8 +207,6 @@ pub async fn update_scheduled_post(
     params(("id" = String, Path, description = "The schedule's id.", example = "019acc10-77aa-7c01-8e4b-1d2c3b4a5f60")),
     responses(
         (status = 204, description = "Cancelled."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "You have no schedule with this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::scheduled_post_not_found())),
     )

@@ -52,8 +52,6 @@ pub struct AvatarUpload {
             example = json!(examples::me_with_avatar())),
         (status = 400, description = "The multipart body is malformed.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::malformed_multipart())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 413, description = "The file is over the size limit (10 MiB by default).", body = Problem,
             content_type = "application/problem+json", example = json!(examples::image_too_large())),
         (status = 415, description = "The body is not multipart, or the file is not a JPEG, PNG, WebP or GIF.",
@@ -87,8 +85,6 @@ pub async fn put_avatar(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "The avatar is gone."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "You have no avatar.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::no_avatar())),
     )

@@ -41,8 +41,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Your account.", body = Me, example = json!(examples::me())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn get_me(
@@ -89,14 +87,8 @@ pub struct UpdateProfileRequest {
     request_body(content = UpdateProfileRequest, example = json!({"display_name": "Alice Liddell", "bio": "Curiouser and curiouser.", "website": "https://alice.example"})),
     responses(
         (status = 200, description = "The updated account.", body = Me, example = json!(examples::me_edited())),
-        (status = 400, description = "The body is not valid JSON.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 409, description = "The new username is taken.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::conflict("username_taken", "username", "This username is taken."))),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "A field breaks a rule.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::validation(&[
                 ("display_name", "must be at most 50 characters"),
@@ -145,14 +137,8 @@ pub struct DeleteAccountRequest {
     request_body(content = DeleteAccountRequest, example = json!({"password": "correct horse battery"})),
     responses(
         (status = 204, description = "The account and everything it owned are gone."),
-        (status = 400, description = "The body is not valid JSON.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 403, description = "The password is wrong.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_password_for_deletion())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "`password` is missing or not a string.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::validation(&[("password", "is required")]))),
         (status = 429, description = "Too many failed attempts for this account.", body = Problem,
@@ -199,8 +185,6 @@ pub struct SearchQuery {
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `q`, `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_users(
@@ -226,8 +210,6 @@ pub async fn list_users(
     params(("username" = String, Path, description = "The user's username (case-insensitive).", example = "alice")),
     responses(
         (status = 200, description = "The profile.", body = User, example = json!(examples::user())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )
@@ -255,8 +237,6 @@ pub async fn get_user(
     params(("username" = String, Path, description = "Whom to follow.", example = "bob")),
     responses(
         (status = 204, description = "You follow this user."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
         (status = 422, description = "You cannot follow yourself.", body = Problem,
@@ -284,8 +264,6 @@ pub async fn follow_user(
     params(("username" = String, Path, description = "Whom to stop following.", example = "bob")),
     responses(
         (status = 204, description = "You do not follow this user."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )
@@ -315,8 +293,6 @@ pub async fn unfollow_user(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_my_followers(
@@ -344,8 +320,6 @@ pub async fn list_my_followers(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
     )
 )]
 pub async fn list_my_following(
@@ -373,8 +347,6 @@ pub async fn list_my_following(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )
@@ -405,8 +377,6 @@ pub async fn list_user_followers(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )

@@ -217,6 +217,64 @@ fn every_operation_is_described_with_examples() {
     }
 }
 
+/// Every operation documents the answers its kind gives whatever its own logic, and none
+/// repeats a shared response inline: a JSON body may be malformed (400), too large (413) or
+/// not JSON (415); a token is checked wherever one is needed and, under `/api/v1`, wherever
+/// one is presented (401); the image files and the probes never read one.
+#[test]
+fn operations_of_a_kind_document_the_responses_they_share() {
+    let document = serde_json::to_value(roost::docs::openapi()).unwrap();
+    let shared = document["components"]["responses"]
+        .as_object()
+        .expect("shared responses");
+    for (method, path, operation) in operations(&document) {
+        let name = format!("{method} {path}");
+        let responses = operation["responses"].as_object().expect("responses");
+        if operation["requestBody"]["content"]["application/json"].is_object() {
+            for status in ["400", "413", "415"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{name}: operations with a JSON body document {status}"
+                );
+            }
+        }
+        let public = operation["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|requirement| requirement.as_object().is_some_and(|r| r.is_empty()));
+        let reads_token = !public || path.starts_with("/api/v1/");
+        assert_eq!(
+            responses.contains_key("401"),
+            reads_token,
+            "{name}: 401 exactly where a token is read"
+        );
+        if let Some(reference) = responses.get("401").and_then(|r| r["$ref"].as_str()) {
+            let expected = if public {
+                "InvalidToken"
+            } else {
+                "MissingOrInvalidToken"
+            };
+            assert_eq!(
+                reference,
+                format!("#/components/responses/{expected}"),
+                "{name}: 401"
+            );
+        }
+        for (status, response) in responses {
+            if response.get("$ref").is_some() {
+                continue;
+            }
+            for (shared_name, shared_response) in shared {
+                assert_ne!(
+                    response["description"], shared_response["description"],
+                    "{name} {status}: a shared response, refer to #/components/responses/{shared_name}"
+                );
+            }
+        }
+    }
+}
+
 /// The committed snapshot of the document, which clients and tools can read without
 /// running the server.
 const SNAPSHOT: &str = "docs/openapi.json";

@@ -36,8 +36,6 @@ pub fn router() -> OpenApiRouter<AppState> {
             example = json!(examples::comment_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
     )
@@ -77,16 +75,8 @@ pub struct CommentRequest {
         (status = 201, description = "The new comment.", body = Comment,
             headers(("Location" = String, description = "URL of the comment.")),
             example = json!(examples::comment())),
-        (status = 400, description = "The body is not valid JSON.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
-        (status = 413, description = "The body is over the size limit.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::payload_too_large())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "The content is missing or breaks a rule.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::validation(&[("content", "must not be empty")]))),
     )
@@ -117,8 +107,6 @@ pub async fn create_comment(
     params(("id" = String, Path, description = "The comment's id.", example = "019acc05-7c21-7f3e-a4d8-1b9e6c2f0a53")),
     responses(
         (status = 200, description = "The comment.", body = Comment, example = json!(examples::comment())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No comment has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::comment_not_found())),
     )
@@ -145,18 +133,10 @@ pub async fn get_comment(
     request_body(content = CommentRequest, example = json!({"content": "What a heron! Which river is this? (the Avon?)"})),
     responses(
         (status = 200, description = "The edited comment.", body = Comment, example = json!(examples::comment_edited())),
-        (status = 400, description = "The body is not valid JSON.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::malformed_json())),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 403, description = "The comment is someone else's.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::not_owner("comment"))),
         (status = 404, description = "No comment has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::comment_not_found())),
-        (status = 413, description = "The body is over the size limit.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::payload_too_large())),
-        (status = 415, description = "The body is not `application/json`.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
         (status = 422, description = "The content is missing or breaks a rule.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::validation(&[("content", "must be at most 500 characters")]))),
     )
@@ -185,8 +165,6 @@ pub async fn update_comment(
     params(("id" = String, Path, description = "The comment's id.", example = "019acc05-7c21-7f3e-a4d8-1b9e6c2f0a53")),
     responses(
         (status = 204, description = "The comment is gone."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 403, description = "The comment is someone else's.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::not_owner("comment"))),
         (status = 404, description = "No comment has this id.", body = Problem,

@@ -31,8 +31,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("id" = String, Path, description = "The post's id.", example = "019acc02-0a4d-7e61-9c3b-55e0f2d8a917")),
     responses(
         (status = 204, description = "You like this post."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
     )
@@ -58,8 +56,6 @@ pub async fn like_post(
     params(("id" = String, Path, description = "The post's id.", example = "019acc02-0a4d-7e61-9c3b-55e0f2d8a917")),
     responses(
         (status = 204, description = "You do not like this post."),
-        (status = 401, description = "Missing, malformed, expired or revoked token.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
     )
@@ -90,8 +86,6 @@ pub async fn unlike_post(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
-        (status = 401, description = "A token was sent but is malformed, expired or revoked.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::unauthorized())),
         (status = 404, description = "No post has this id.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::post_not_found())),
     )
