@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
@@ -78,6 +78,19 @@ pub async fn recent_failures(
         .into_tuple()
         .all(db)
         .await
+}
+
+/// Takes a transaction-level lock on the failed logins of `email`, on PostgreSQL, so that
+/// concurrent attempts for one address are counted one after the other (SQLite's write
+/// lock already serialises them).
+pub async fn lock_failures_postgres(db: &impl ConnectionTrait, email: &str) -> Result<(), DbErr> {
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        [email.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Records a failed (or not yet verified) login for `email` and returns its id.

@@ -30,13 +30,7 @@ pub async fn begin_attempt(state: &AppState, email_key: &str) -> Result<Attempt,
     let transaction = db::begin_write(&state.db).await?;
     if transaction.get_database_backend() == DbBackend::Postgres {
         // Serialise attempts for one address; SQLite's write lock already does.
-        transaction
-            .execute_raw(db::statement(
-                DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock(hashtext(?))",
-                vec![email_key.into()],
-            ))
-            .await?;
+        store::lock_failures_postgres(&transaction, email_key).await?;
     }
     let failures = store::recent_failures(&transaction, email_key, now - window, max).await?;
     if failures.len() as u64 >= max {

@@ -5,7 +5,7 @@
 //! `/me`, user search) that statement was a third to a half of the request's cost, so those
 //! handlers take a `Viewer` (or a [`SignedInViewer`]) instead and hand it to a service. The
 //! store puts the token lookup into the service's own query as a `viewer` table
-//! ([`Viewer::cte`]), every row reports what the lookup found ([`ViewerColumns`]), and
+//! ([`Viewer::with_clause`]), every row reports what the lookup found ([`ViewerColumns`]), and
 //! [`Viewer::settle`] turns that into the answer the extractors would have given, by the
 //! same rules: a token that is presented but unknown, expired or revoked is a 401, even on a
 //! public endpoint. That a dead token is reported before any other error of the request is
@@ -17,11 +17,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
 use chrono::{DateTime, Utc};
-use sea_orm::{FromQueryResult, Value};
+use sea_orm::FromQueryResult;
+use sea_orm::sea_query::{
+    CommonTableExpression, Expr, ExprTrait, JoinType, Query, SelectStatement, WithClause,
+};
 use uuid::Uuid;
 
+use super::entity::token;
 use super::extract::{INVALID, MISSING, TokenChecked, bearer_token};
-use super::{AuthUser, store, token};
+use super::{AuthUser, store};
+use crate::auth::token as tokens;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -57,18 +62,6 @@ impl From<AuthUser> for Viewer {
     }
 }
 
-/// The common table expression `viewer` looked up by token digest.
-const VIEWER_BY_DIGEST: &str = "WITH viewer AS (SELECT t.user_id, t.id AS token_id, \
-     t.expires_at FROM auth_tokens t WHERE t.token_hash = ?) ";
-/// The same, looked up by token id for a viewer already verified.
-const VIEWER_BY_TOKEN_ID: &str = "WITH viewer AS (SELECT t.user_id, t.id AS token_id, \
-     t.expires_at FROM auth_tokens t WHERE t.id = ?) ";
-
-/// The columns by which a row reports the `viewer` lookup, for a query that joins it as `v`
-/// (`LEFT JOIN viewer v ON TRUE`, so an anonymous viewer still gets rows).
-pub const VIEWER_COLUMNS: &str =
-    "v.user_id AS viewer_id, v.token_id AS viewer_token_id, v.expires_at AS viewer_expires_at";
-
 /// What one row of a query reports about the viewer's token: all `None` when no token row
 /// matched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromQueryResult)]
@@ -79,15 +72,53 @@ pub struct ViewerColumns {
 }
 
 impl Viewer {
-    /// The `WITH viewer AS (…)` prefix for a query, and the value to bind first.
-    /// `viewer` has one row (`user_id`, `token_id`, `expires_at`) when the token exists, none
-    /// otherwise; it does not judge expiry, [`settle`](Self::settle) does.
-    pub fn cte(&self) -> (&'static str, Value) {
+    /// `WITH viewer AS (…)`, the token lookup for a query: `viewer` has one row
+    /// (`user_id`, `token_id`, `expires_at`) when the token exists, none otherwise; it does
+    /// not judge expiry, [`settle`](Self::settle) does. An anonymous viewer looks up a
+    /// `NULL` digest, which matches nothing, so that its statement is the same as a
+    /// presented token's (one prepared statement for both).
+    pub fn with_clause(&self) -> WithClause {
+        let mut tokens = Query::select();
+        tokens
+            .column(("t", token::Column::UserId))
+            .expr_as(Expr::col(("t", token::Column::Id)), "token_id")
+            .column(("t", token::Column::ExpiresAt))
+            .from_as(token::Entity, "t");
         match self {
-            Viewer::Anonymous => (VIEWER_BY_DIGEST, Value::String(None)),
-            Viewer::Presented { digest, .. } => (VIEWER_BY_DIGEST, digest.clone().into()),
-            Viewer::Verified(user) => (VIEWER_BY_TOKEN_ID, user.token_id.into()),
-        }
+            Viewer::Anonymous => tokens
+                .and_where(Expr::col(("t", token::Column::TokenHash)).eq(Option::<String>::None)),
+            Viewer::Presented { digest, .. } => {
+                tokens.and_where(Expr::col(("t", token::Column::TokenHash)).eq(digest.as_str()))
+            }
+            Viewer::Verified(user) => {
+                tokens.and_where(Expr::col(("t", token::Column::Id)).eq(user.token_id))
+            }
+        };
+        WithClause::new()
+            .cte(
+                CommonTableExpression::new()
+                    .query(tokens)
+                    .table_name("viewer")
+                    .to_owned(),
+            )
+            .to_owned()
+    }
+
+    /// Joins `viewer` (from [`with_clause`](Self::with_clause)) to `select` as `v`, with
+    /// `LEFT JOIN … ON TRUE` so that an anonymous viewer still gets rows, and selects the
+    /// columns by which each row reports the lookup ([`ViewerColumns`]).
+    pub fn join_columns(&self, select: &mut SelectStatement) {
+        Self::columns(select);
+        select.join_as(JoinType::LeftJoin, "viewer", "v", Expr::cust("TRUE"));
+    }
+
+    /// Selects the columns by which each row reports the lookup ([`ViewerColumns`]), for a
+    /// query that reads `viewer` as `v`.
+    pub fn columns(select: &mut SelectStatement) {
+        select
+            .expr_as(Expr::col(("v", "user_id")), "viewer_id")
+            .expr_as(Expr::col(("v", "token_id")), "viewer_token_id")
+            .expr_as(Expr::col(("v", "expires_at")), "viewer_expires_at");
     }
 
     /// The viewer, given what a query's rows reported (`reported` is the first row's
@@ -151,7 +182,7 @@ impl FromRequestParts<AppState> for Viewer {
             .get::<TokenChecked>()
             .map_or_else(Default::default, |checked| Arc::clone(&checked.0));
         Ok(Viewer::Presented {
-            digest: token::digest(presented),
+            digest: tokens::digest(presented),
             checked,
         })
     }

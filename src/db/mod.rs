@@ -1,8 +1,11 @@
 //! The database: connecting to SQLite or PostgreSQL from one URL, migrations, ids, and the
 //! helpers every store shares.
 //!
-//! One set of SeaORM entities, migrations and queries serves both backends; the few
-//! places where a backend needs its own SQL branch on [`DatabaseConnection::get_database_backend`].
+//! One set of SeaORM entities, migrations and queries serves both backends. Statements
+//! beyond what the entities express are built with `sea_query` (compiled in through
+//! SeaORM), which numbers placeholders for each backend; where the backends need different
+//! SQL, the store has one function per dialect, side by side, chosen on
+//! [`DatabaseConnection::get_database_backend`].
 
 pub mod migrations;
 
@@ -168,26 +171,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-/// A raw statement written once with `?` placeholders, rendered for `backend`
-/// (`$1, $2, …` on PostgreSQL). Values are always bound, never spliced into the text.
-pub fn statement(backend: DbBackend, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
-    if backend != DbBackend::Postgres {
-        return Statement::from_sql_and_values(backend, sql, values);
-    }
-    let mut rendered = String::with_capacity(sql.len() + 16);
-    let mut index = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            index += 1;
-            rendered.push('$');
-            rendered.push_str(&index.to_string());
-        } else {
-            rendered.push(c);
-        }
-    }
-    Statement::from_sql_and_values(backend, rendered, values)
-}
-
 /// How many times a transaction that lost a deadlock is run again.
 const DEADLOCK_RETRIES: u32 = 3;
 
@@ -283,16 +266,6 @@ mod tests {
             redact("postgres://postgres@127.0.0.1/test"),
             "postgres://postgres@127.0.0.1/test"
         );
-    }
-
-    #[test]
-    fn placeholders_are_numbered_for_postgres() {
-        let sql = "SELECT 1 WHERE a = ? AND b = ?";
-        assert_eq!(
-            statement(DbBackend::Postgres, sql, vec![]).sql,
-            "SELECT 1 WHERE a = $1 AND b = $2"
-        );
-        assert_eq!(statement(DbBackend::Sqlite, sql, vec![]).sql, sql);
     }
 
     #[test]

@@ -5,19 +5,19 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, JoinType, Order, Query, SelectStatement, SubQueryStatement, UnionType,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, Statement, Value,
+    QueryFilter, QuerySelect, Statement,
 };
 use uuid::Uuid;
 
-use super::entity::{post, post_tag};
-use crate::auth::viewer::VIEWER_COLUMNS;
+use super::entity::{like, post, post_tag};
 use crate::auth::{Viewer, ViewerColumns};
-use crate::db::statement;
 use crate::media::{entity as media, store as media_store};
-use crate::users::entity::user;
+use crate::users::entity::{follow, user};
 
 /// Which posts a list shows.
 #[derive(Debug, Clone)]
@@ -88,44 +88,89 @@ impl PostRow {
     }
 }
 
-/// The post columns of the inner, filtered and limited query.
-const PAGE_COLUMNS: &str = "SELECT p.id, p.author_id, p.content, p.created_at, p.edited_at";
+/// The alias of the posts table in the inner query of a page.
+const P: &str = "p";
+
+/// A select of the post columns of the inner, filtered and limited query of a page, and its
+/// sort key `sort_key`.
+fn page_select(sort_key: (&'static str, &'static str)) -> SelectStatement {
+    Query::select()
+        .columns([
+            (P, post::Column::Id),
+            (P, post::Column::AuthorId),
+            (P, post::Column::Content),
+            (P, post::Column::CreatedAt),
+            (P, post::Column::EditedAt),
+        ])
+        .expr_as(Expr::col(sort_key), "sort_key")
+        .to_owned()
+}
+
+/// The tags of `page.id` as one string, on PostgreSQL. Unordered, and put in order by
+/// [`PostRow::tags`]: an aggregate's own `ORDER BY` costs SQLite a temporary b-tree for
+/// every row of the page.
+const TAG_LIST_POSTGRES: &str = "(SELECT string_agg(t.position || ':' || t.tag, ' ') FROM post_tags t WHERE t.post_id = page.id)";
+/// The same on SQLite.
+const TAG_LIST_SQLITE: &str = "(SELECT group_concat(t.position || ':' || t.tag, ' ') FROM post_tags t WHERE t.post_id = page.id)";
 
 /// Completes the rows of an inner query `page` (already cut to one page) with counts,
 /// author, tags and the viewer's like, so those are computed for the page's rows only,
 /// never for every match, and in the same statement as the viewer's token check: a page
 /// costs one round trip (plus one for its images, when it has any). The inner query may
-/// refer to the viewer as `viewer` (see [`Viewer::cte`]).
-fn complete_page(
-    backend: DbBackend,
-    inner: &str,
-    inner_values: Vec<Value>,
-    viewer: &Viewer,
-) -> (String, Vec<Value>) {
-    // Unordered, and put in order by `PostRow::tags`: an aggregate's own `ORDER BY` costs
-    // SQLite a temporary b-tree for every row of the page.
-    let tags = match backend {
-        DbBackend::Postgres => "string_agg(t.position || ':' || t.tag, ' ')",
-        _ => "group_concat(t.position || ':' || t.tag, ' ')",
+/// refer to the viewer as `viewer` (see [`Viewer::with_clause`]).
+fn complete_page(backend: DbBackend, inner: SelectStatement, viewer: &Viewer) -> Statement {
+    let tag_list = match backend {
+        DbBackend::Postgres => TAG_LIST_POSTGRES,
+        _ => TAG_LIST_SQLITE,
     };
-    let (viewer_cte, viewer_value) = viewer.cte();
-    let mut values = Vec::with_capacity(inner_values.len() + 1);
-    values.push(viewer_value);
-    values.extend(inner_values);
-    let sql = format!(
-        "{viewer_cte}SELECT page.id, page.author_id, page.content, page.created_at, page.edited_at, \
-         (SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id) AS like_count, \
-         (SELECT COUNT(*) FROM comments cc WHERE cc.post_id = page.id) AS comment_count, \
-         u.username AS author_username, u.display_name AS author_display_name, \
-         u.avatar_key AS author_avatar_key, \
-         (SELECT {tags} FROM post_tags t WHERE t.post_id = page.id) AS tag_list, \
-         CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM likes lv \
-         WHERE lv.post_id = page.id AND lv.user_id = v.user_id) END AS liked, \
-         (SELECT COUNT(*) FROM media m WHERE m.post_id = page.id) AS media_count, \
-         page.sort_key, {VIEWER_COLUMNS} \
-         FROM ({inner}) page JOIN users u ON u.id = page.author_id LEFT JOIN viewer v ON TRUE"
-    );
-    (sql, values)
+    let mut select = Query::select();
+    select
+        .columns([
+            ("page", post::Column::Id),
+            ("page", post::Column::AuthorId),
+            ("page", post::Column::Content),
+            ("page", post::Column::CreatedAt),
+            ("page", post::Column::EditedAt),
+        ])
+        .expr_as(
+            Expr::cust("(SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id)"),
+            "like_count",
+        )
+        .expr_as(
+            Expr::cust("(SELECT COUNT(*) FROM comments cc WHERE cc.post_id = page.id)"),
+            "comment_count",
+        )
+        .expr_as(Expr::col(("u", user::Column::Username)), "author_username")
+        .expr_as(
+            Expr::col(("u", user::Column::DisplayName)),
+            "author_display_name",
+        )
+        .expr_as(
+            Expr::col(("u", user::Column::AvatarKey)),
+            "author_avatar_key",
+        )
+        .expr_as(Expr::cust(tag_list), "tag_list")
+        .expr_as(
+            Expr::cust(
+                "CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM likes lv \
+                 WHERE lv.post_id = page.id AND lv.user_id = v.user_id) END",
+            ),
+            "liked",
+        )
+        .expr_as(
+            Expr::cust("(SELECT COUNT(*) FROM media m WHERE m.post_id = page.id)"),
+            "media_count",
+        )
+        .column(("page", "sort_key"))
+        .from_subquery(inner, "page")
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "u",
+            Expr::col(("u", user::Column::Id)).equals(("page", post::Column::AuthorId)),
+        );
+    viewer.join_columns(&mut select);
+    backend.build(&select.with(viewer.with_clause()))
 }
 
 /// Runs a statement built by [`complete_page`] and puts its rows in list order, which the
@@ -140,7 +185,7 @@ async fn fetch_page(
     Ok(rows)
 }
 
-/// One page of posts matching `filter`, newest first (by `sort_key`), after `after`.
+/// One page of the posts of `list`, newest first (by `sort_key`), after `after`.
 ///
 /// Counts are computed in the same statement from the `(post_id, …)` indexes on likes and
 /// comments, so they are exact without counters to keep in step. Each filter is an indexed
@@ -155,107 +200,187 @@ pub async fn list(
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    let no_filter = PostFilter::default();
-    let (filter, liked_by) = match list {
-        PostList::HomeFeed => return home_feed(db, viewer, after, limit).await,
-        PostList::LikedBy(user_id) => (&no_filter, Some(*user_id)),
-        PostList::Filtered(filter) => (filter, None),
+    let inner = match list {
+        PostList::HomeFeed => home_feed(backend, after, limit),
+        PostList::LikedBy(user_id) => liked_by(*user_id, after, limit),
+        PostList::Filtered(filter) => filtered(backend, filter, after, limit),
     };
-    let mut values: Vec<Value> = Vec::new();
-    let mut sql = String::from(PAGE_COLUMNS);
-    // The list is driven by the table whose index yields rows already in list order, so
-    // a page reads `limit` index entries instead of sorting every match.
-    let sort_column = if let Some(user_id) = liked_by {
-        sql.push_str(", lk.id AS sort_key FROM likes lk JOIN posts p ON p.id = lk.post_id");
-        sql.push_str(" WHERE lk.user_id = ?");
-        values.push(user_id.into());
-        "lk.id"
-    } else if let Some(tag) = &filter.tag {
-        sql.push_str(
-            ", pt.post_id AS sort_key FROM post_tags pt JOIN posts p ON p.id = pt.post_id",
-        );
-        sql.push_str(" WHERE pt.tag = ?");
-        values.push(tag.clone().into());
-        "pt.post_id"
-    } else {
-        sql.push_str(", p.id AS sort_key FROM posts p WHERE 1 = 1");
-        "p.id"
-    };
-    if let Some(author) = filter.author {
-        sql.push_str(" AND p.author_id = ?");
-        values.push(author.into());
-    }
-    if let Some(words) = &filter.words {
-        match backend {
-            DbBackend::Postgres => {
-                sql.push_str(" AND p.search @@ plainto_tsquery('simple', ?)");
-                values.push(words.join(" ").into());
-            }
-            _ => {
-                sql.push_str(
-                    " AND p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)",
-                );
-                values.push(fts5_query(words).into());
-            }
-        }
-    }
-    if let Some(after) = after {
-        sql.push_str(&format!(" AND {sort_column} < ?"));
-        values.push(after.into());
-    }
-    sql.push_str(&format!(" ORDER BY {sort_column} DESC LIMIT ?"));
-    values.push((limit as i64).into());
-    let (sql, values) = complete_page(backend, &sql, values, viewer);
-    fetch_page(db, statement(backend, &sql, values)).await
+    fetch_page(db, complete_page(backend, inner, viewer)).await
 }
 
-/// The viewer's home feed, in two steps within one statement: the page's ids from the
-/// `(author_id, id)` index alone, then the rows of those ids only.
-///
-/// - **PostgreSQL** reads at most one page from each followee's range (a `LATERAL` subquery
-///   per followee) and merges them. Without it PostgreSQL walks every post newest first and
-///   tests each against the followee list, reading the whole site's recent history to find
-///   the followees' share of it; this way a page reads at most followees × page size index
-///   entries, whatever the size of the site.
-/// - **SQLite** has no `LATERAL`: it reads each followee's range from the cursor down and
-///   sorts the ids. Reading ids only keeps that a scan of the covering index; selecting the
-///   posts' columns there fetched every candidate's row (content and all) before the sort,
-///   four fifths of a page's cost on the large benchmark dataset.
-async fn home_feed(
-    db: &impl ConnectionTrait,
-    viewer: &Viewer,
+/// The inner query of "posts `user_id` liked", driven by the `(user_id, id)` index on likes
+/// so that a page reads `limit` index entries in list order.
+fn liked_by(user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
+    let sort_key = ("lk", "id");
+    let mut select = page_select(sort_key);
+    select
+        .from_as(like::Entity, "lk")
+        .join_as(
+            JoinType::InnerJoin,
+            post::Entity,
+            P,
+            Expr::col((P, post::Column::Id)).equals(("lk", like::Column::PostId)),
+        )
+        .and_where(Expr::col(("lk", like::Column::UserId)).eq(user_id));
+    keyset(&mut select, sort_key, after, limit);
+    select
+}
+
+/// The inner query of every post or those matching `filter`. It is driven by the table
+/// whose index yields rows already in list order (the tag's `(tag, post_id)` index when a
+/// tag is given, the posts' primary key otherwise), so a page reads `limit` index entries
+/// instead of sorting every match.
+fn filtered(
+    backend: DbBackend,
+    filter: &PostFilter,
     after: Option<Uuid>,
     limit: u64,
-) -> Result<Vec<PostRow>, DbErr> {
-    let backend = db.get_database_backend();
-    let mut values: Vec<Value> = Vec::new();
-    let cursor = match after {
-        Some(after) => {
-            values.push(after.into());
-            " AND r.id < ?"
+) -> SelectStatement {
+    let (mut select, sort_key) = match &filter.tag {
+        Some(tag) => {
+            let sort_key = ("pt", "post_id");
+            let mut select = page_select(sort_key);
+            select
+                .from_as(post_tag::Entity, "pt")
+                .join_as(
+                    JoinType::InnerJoin,
+                    post::Entity,
+                    P,
+                    Expr::col((P, post::Column::Id)).equals(("pt", post_tag::Column::PostId)),
+                )
+                .and_where(Expr::col(("pt", post_tag::Column::Tag)).eq(tag.as_str()));
+            (select, sort_key)
         }
-        None => "",
+        None => {
+            let sort_key = (P, "id");
+            let mut select = page_select(sort_key);
+            select.from_as(post::Entity, P);
+            (select, sort_key)
+        }
     };
-    const AUTHORS: &str = "SELECT f.followee_id AS author_id FROM follows f \
-         WHERE f.follower_id = (SELECT user_id FROM viewer) UNION ALL SELECT user_id FROM viewer";
-    // The page size is written into the statement, not bound: PostgreSQL cannot tell a
-    // generic plan's cost with an unknown `LIMIT`, so it planned the feed afresh on every
-    // execution (a third of its database time); with the number there it keeps one plan.
+    if let Some(author) = filter.author {
+        select.and_where(Expr::col((P, post::Column::AuthorId)).eq(author));
+    }
+    if let Some(words) = &filter.words {
+        select.and_where(match backend {
+            DbBackend::Postgres => matches_words_postgres(words),
+            _ => matches_words_sqlite(words),
+        });
+    }
+    keyset(&mut select, sort_key, after, limit);
+    select
+}
+
+/// Posts containing every word, on PostgreSQL: the GIN index on the `search` tsvector.
+fn matches_words_postgres(words: &[String]) -> Expr {
+    Expr::cust_with_values(
+        "p.search @@ plainto_tsquery('simple', $1)",
+        [words.join(" ")],
+    )
+}
+
+/// Posts containing every word, on SQLite: the FTS5 table, by rowid.
+fn matches_words_sqlite(words: &[String]) -> Expr {
+    Expr::col((P, "rowid")).in_subquery(
+        Query::select()
+            .column("rowid")
+            .from("posts_fts")
+            .and_where(Expr::cust_with_values(
+                "posts_fts MATCH ?",
+                [fts5_query(words)],
+            ))
+            .to_owned(),
+    )
+}
+
+/// Newest first by `sort_key`, after `after`, at most `limit` rows.
+fn keyset(
+    select: &mut SelectStatement,
+    sort_key: (&'static str, &'static str),
+    after: Option<Uuid>,
+    limit: u64,
+) {
+    if let Some(after) = after {
+        select.and_where(Expr::col(sort_key).lt(after));
+    }
+    select.order_by(sort_key, Order::Desc).limit(limit);
+}
+
+/// The inner query of the viewer's home feed, in two steps: the page's ids from the
+/// `(author_id, id)` index alone, then the rows of those ids only.
+fn home_feed(backend: DbBackend, after: Option<Uuid>, limit: u64) -> SelectStatement {
     let ids = match backend {
-        DbBackend::Postgres => format!(
-            "SELECT recent.id FROM ({AUTHORS}) authors \
-             CROSS JOIN LATERAL (SELECT r.id FROM posts r \
-             WHERE r.author_id = authors.author_id{cursor} ORDER BY r.id DESC LIMIT {limit}) recent \
-             ORDER BY recent.id DESC LIMIT {limit}"
-        ),
-        _ => format!(
-            "SELECT r.id FROM posts r WHERE r.author_id IN ({AUTHORS}){cursor} \
-             ORDER BY r.id DESC LIMIT {limit}"
-        ),
+        DbBackend::Postgres => home_feed_ids_postgres(after, limit),
+        _ => home_feed_ids_sqlite(after, limit),
     };
-    let inner = format!("{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id IN ({ids})");
-    let (sql, values) = complete_page(backend, &inner, values, viewer);
-    fetch_page(db, statement(backend, &sql, values)).await
+    page_select((P, "id"))
+        .from_as(post::Entity, P)
+        .and_where(ids)
+        .to_owned()
+}
+
+/// The authors of the viewer's home feed: everyone they follow, and themselves.
+fn feed_authors() -> SelectStatement {
+    let viewer_id = Query::select().column("user_id").from("viewer").to_owned();
+    Query::select()
+        .expr_as(Expr::col(("f", follow::Column::FolloweeId)), "author_id")
+        .from_as(follow::Entity, "f")
+        .and_where(
+            Expr::col(("f", follow::Column::FollowerId)).eq(Expr::SubQuery(
+                None,
+                Box::new(SubQueryStatement::from(viewer_id.clone())),
+            )),
+        )
+        .union(UnionType::All, viewer_id)
+        .to_owned()
+}
+
+/// `p.id IN (…)` the feed's page of ids, on SQLite, which has no `LATERAL`: it reads each
+/// author's range of the covering index from the cursor down and sorts the ids. Reading ids
+/// only keeps that a scan of the covering index; selecting the posts' columns there fetched
+/// every candidate's row (content and all) before the sort, four fifths of a page's cost on
+/// the large benchmark dataset.
+fn home_feed_ids_sqlite(after: Option<Uuid>, limit: u64) -> Expr {
+    let mut ids = Query::select();
+    ids.column(("r", post::Column::Id))
+        .from_as(post::Entity, "r")
+        .and_where(Expr::col(("r", post::Column::AuthorId)).in_subquery(feed_authors()));
+    keyset(&mut ids, ("r", "id"), after, limit);
+    Expr::col((P, post::Column::Id)).in_subquery(ids)
+}
+
+/// `p.id IN (…)` the feed's page of ids, on PostgreSQL: at most one page from each author's
+/// range (a `LATERAL` subquery per author), merged. Without it PostgreSQL walks every post
+/// newest first and tests each against the author list, reading the whole site's recent
+/// history to find the authors' share of it; this way a page reads at most authors × page
+/// size index entries, whatever the size of the site.
+///
+/// The page size is written into the statement as a constant, not bound: PostgreSQL cannot
+/// tell a generic plan's cost with an unknown `LIMIT`, so it planned the feed afresh on
+/// every execution (a third of its database time); with the number there it keeps one plan
+/// per page size.
+fn home_feed_ids_postgres(after: Option<Uuid>, limit: u64) -> Expr {
+    let mut recent = Query::select();
+    recent
+        .column(("r", post::Column::Id))
+        .from_as(post::Entity, "r")
+        .and_where(Expr::col(("r", post::Column::AuthorId)).equals(("authors", "author_id")));
+    if let Some(after) = after {
+        recent.and_where(Expr::col(("r", post::Column::Id)).lt(after));
+    }
+    recent.order_by(("r", post::Column::Id), Order::Desc);
+    let subquery =
+        |select: SelectStatement| Expr::SubQuery(None, Box::new(SubQueryStatement::from(select)));
+    Expr::cust_with_exprs(
+        "p.id IN (SELECT recent.id FROM $1 authors CROSS JOIN LATERAL ($2 LIMIT $3) recent \
+         ORDER BY recent.id DESC LIMIT $4)",
+        [
+            subquery(feed_authors()),
+            subquery(recent),
+            Expr::Constant(limit.into()),
+            Expr::Constant(limit.into()),
+        ],
+    )
 }
 
 /// An FTS5 query requiring every word, each quoted so that no word is read as an operator.
@@ -279,13 +404,11 @@ pub async fn find(
     viewer: &Viewer,
 ) -> Result<Option<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    let (sql, values) = complete_page(
-        backend,
-        &format!("{PAGE_COLUMNS}, p.id AS sort_key FROM posts p WHERE p.id = ?"),
-        vec![id.into()],
-        viewer,
-    );
-    PostRow::find_by_statement(statement(backend, &sql, values))
+    let inner = page_select((P, "id"))
+        .from_as(post::Entity, P)
+        .and_where(Expr::col((P, post::Column::Id)).eq(id))
+        .to_owned();
+    PostRow::find_by_statement(complete_page(backend, inner, viewer))
         .one(db)
         .await
 }
@@ -459,6 +582,56 @@ mod tests {
             ["morning", "birds", "b", "k"]
         );
         assert!(row(None).tags().is_empty());
+    }
+
+    #[test]
+    fn the_postgres_feed_writes_its_page_size_into_the_statement() {
+        let statement = complete_page(
+            DbBackend::Postgres,
+            home_feed(DbBackend::Postgres, Some(Uuid::nil()), 21),
+            &Viewer::Anonymous,
+        );
+        assert!(
+            statement.sql.contains("LATERAL ((SELECT"),
+            "{}",
+            statement.sql
+        );
+        assert_eq!(
+            statement.sql.matches("LIMIT 21").count(),
+            2,
+            "{}",
+            statement.sql
+        );
+        // Bound: the viewer's digest and the cursor; the page size is not.
+        let values = statement.values.expect("values").0;
+        assert_eq!(values.len(), 2, "{}", statement.sql);
+    }
+
+    #[test]
+    fn every_list_binds_its_values_with_numbered_placeholders_on_postgres() {
+        let filter = PostFilter {
+            author: Some(Uuid::nil()),
+            tag: Some("birds".into()),
+            words: Some(vec!["heron".into()]),
+        };
+        let inner = filtered(DbBackend::Postgres, &filter, Some(Uuid::nil()), 21);
+        let statement = complete_page(DbBackend::Postgres, inner, &Viewer::Anonymous);
+        let values = statement.values.expect("values").0;
+        assert_eq!(values.len(), 6, "{}", statement.sql);
+        for n in 1..=6 {
+            assert!(
+                statement.sql.contains(&format!("${n}")),
+                "{}",
+                statement.sql
+            );
+        }
+        assert!(!statement.sql.contains('?'), "{}", statement.sql);
+
+        let inner = filtered(DbBackend::Sqlite, &filter, Some(Uuid::nil()), 21);
+        let statement = complete_page(DbBackend::Sqlite, inner, &Viewer::Anonymous);
+        let values = statement.values.expect("values").0;
+        assert_eq!(values.len(), 6, "{}", statement.sql);
+        assert_eq!(statement.sql.matches('?').count(), 6, "{}", statement.sql);
     }
 
     #[test]

@@ -1,18 +1,19 @@
 //! Queries on accounts and the follow graph.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{
+    Asterisk, Expr, ExprTrait, JoinType, LikeExpr, OnConflict, Order, Query, SelectStatement,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::Relations;
 use super::entity::{follow, user};
-use crate::auth::viewer::VIEWER_COLUMNS;
 use crate::auth::{Viewer, ViewerColumns};
-use crate::db::{new_id, statement};
+use crate::db::new_id;
 
 /// The fields a new account starts with.
 pub struct NewUser {
@@ -197,15 +198,21 @@ pub async fn find_own_account(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
 ) -> Result<Option<OwnAccount>, DbErr> {
-    let backend = db.get_database_backend();
-    let (viewer_cte, viewer_value) = viewer.cte();
-    let sql = format!(
-        "{viewer_cte}SELECT {columns}, {VIEWER_COLUMNS} FROM viewer v JOIN users u ON u.id = v.user_id",
-        columns = user_columns("u"),
-    );
-    OwnAccount::find_by_statement(statement(backend, &sql, vec![viewer_value]))
-        .one(db)
-        .await
+    let mut select = Query::select();
+    select
+        .columns(user_columns("u"))
+        .from_as("viewer", "v")
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "u",
+            Expr::col(("u", user::Column::Id)).equals(("v", "user_id")),
+        );
+    Viewer::columns(&mut select);
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
+    OwnAccount::find_by_statement(statement).one(db).await
 }
 
 /// A search hit with its rank (0 exact username, 1 username prefix, 2 any other match), the
@@ -244,76 +251,91 @@ pub async fn search(
     limit: u64,
 ) -> Result<Vec<RankedUser>, DbErr> {
     let backend = db.get_database_backend();
-    let pattern = format!("%{}%", escape_like(needle));
-    let prefix = format!("{}%", escape_like(needle));
-    let columns = user_columns("u");
-    let (candidates, pattern) = match backend {
-        DbBackend::Sqlite if needle.chars().count() >= 3 => (
-            "u.rowid IN (SELECT rowid FROM users_search WHERE username GLOB ? \
-             UNION SELECT rowid FROM users_search WHERE display_name_search GLOB ?)",
-            format!("*{}*", escape_glob(needle)),
-        ),
-        _ => (
-            "(u.username LIKE ? ESCAPE '\\' OR u.display_name_search LIKE ? ESCAPE '\\')",
-            pattern,
-        ),
+    let candidates = match backend {
+        DbBackend::Sqlite if needle.chars().count() >= 3 => candidates_sqlite(needle),
+        _ => candidates_by_like(needle),
     };
-    let mut sql = format!(
-        "SELECT * FROM (SELECT {columns}, CASE WHEN u.username = ? THEN 0 \
-         WHEN u.username LIKE ? ESCAPE '\\' THEN 1 ELSE 2 END AS search_rank \
-         FROM users u WHERE {candidates}) ranked"
-    );
-    let (viewer_cte, viewer_value) = viewer.cte();
-    let mut values: Vec<sea_orm::Value> = vec![
-        viewer_value,
-        needle.into(),
-        prefix.into(),
-        pattern.clone().into(),
-        pattern.into(),
-    ];
+    let mut matches = Query::select();
+    matches
+        .columns(user_columns("u"))
+        .expr_as(
+            Expr::case(Expr::col(("u", user::Column::Username)).eq(needle), 0)
+                .case(
+                    Expr::col(("u", user::Column::Username))
+                        .like(LikeExpr::new(format!("{}%", escape_like(needle))).escape('\\')),
+                    1,
+                )
+                .finally(2),
+            "search_rank",
+        )
+        .from_as(user::Entity, "u")
+        .and_where(candidates);
+    let mut ranked = Query::select();
+    ranked.column(Asterisk).from_subquery(matches, "ranked");
     if let Some((rank, username)) = after {
-        sql.push_str(" WHERE (search_rank > ? OR (search_rank = ? AND username > ?))");
-        values.extend([rank.into(), rank.into(), username.into()]);
+        ranked.and_where(
+            Expr::col("search_rank")
+                .gt(rank)
+                .or(Expr::col("search_rank")
+                    .eq(rank)
+                    .and(Expr::col(user::Column::Username).gt(username))),
+        );
     }
-    sql.push_str(" ORDER BY search_rank, username LIMIT ?");
-    values.push((limit as i64).into());
+    ranked
+        .order_by("search_rank", Order::Asc)
+        .order_by(user::Column::Username, Order::Asc)
+        .limit(limit);
     // Relations are computed for the page's users only, after the limit.
-    let sql = format!(
-        "{viewer_cte}SELECT hit.*, \
-         CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
-         WHERE f.follower_id = v.user_id AND f.followee_id = hit.id) END AS following, \
-         CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
-         WHERE f.follower_id = hit.id AND f.followee_id = v.user_id) END AS followed_by, \
-         {VIEWER_COLUMNS} \
-         FROM ({sql}) hit LEFT JOIN viewer v ON TRUE ORDER BY hit.search_rank, hit.username"
-    );
-    RankedUser::find_by_statement(statement(backend, &sql, values))
-        .all(db)
-        .await
+    let mut select = Query::select();
+    select
+        .column(("hit", Asterisk))
+        .expr_as(
+            Expr::cust(
+                "CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
+                 WHERE f.follower_id = v.user_id AND f.followee_id = hit.id) END",
+            ),
+            "following",
+        )
+        .expr_as(
+            Expr::cust(
+                "CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
+                 WHERE f.follower_id = hit.id AND f.followee_id = v.user_id) END",
+            ),
+            "followed_by",
+        )
+        .from_subquery(ranked, "hit");
+    viewer.join_columns(&mut select);
+    select
+        .order_by(("hit", "search_rank"), Order::Asc)
+        .order_by(("hit", user::Column::Username), Order::Asc);
+    let statement = backend.build(&select.with(viewer.with_clause()));
+    RankedUser::find_by_statement(statement).all(db).await
+}
+
+/// The users matching `needle`, on SQLite with a needle of three characters or more: the
+/// FTS5 `trigram` table, matched with `GLOB`.
+fn candidates_sqlite(needle: &str) -> Expr {
+    let pattern = format!("*{}*", escape_glob(needle));
+    Expr::cust_with_values(
+        "u.rowid IN (SELECT rowid FROM users_search WHERE username GLOB ? \
+         UNION SELECT rowid FROM users_search WHERE display_name_search GLOB ?)",
+        [pattern.clone(), pattern],
+    )
+}
+
+/// The users matching `needle` with `LIKE`: PostgreSQL's `pg_trgm` GIN indexes serve it, and
+/// SQLite scans the (narrow) users table for needles too short for trigrams.
+fn candidates_by_like(needle: &str) -> Expr {
+    let pattern = format!("%{}%", escape_like(needle));
+    let like = || LikeExpr::new(pattern.as_str()).escape('\\');
+    Expr::col(("u", user::Column::Username))
+        .like(like())
+        .or(Expr::col(("u", user::Column::DisplayNameSearch)).like(like()))
 }
 
 /// The users table's columns, qualified by `alias`, in the entity's order.
-fn user_columns(alias: &str) -> String {
-    [
-        "id",
-        "email",
-        "username",
-        "password_hash",
-        "display_name",
-        "bio",
-        "location",
-        "website",
-        "avatar_key",
-        "created_at",
-        "followers_count",
-        "following_count",
-        "posts_count",
-        "display_name_search",
-    ]
-    .iter()
-    .map(|column| format!("{alias}.{column}"))
-    .collect::<Vec<_>>()
-    .join(", ")
+fn user_columns(alias: &'static str) -> impl Iterator<Item = (&'static str, user::Column)> {
+    user::Column::iter().map(move |column| (alias, column))
 }
 
 /// Escapes `GLOB` wildcards so user input only ever matches literally (`]` is literal
@@ -370,26 +392,30 @@ pub async fn list_follows(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<FollowEntry>, DbErr> {
-    let backend = db.get_database_backend();
     let (subject_column, other_column) = match list {
-        FollowList::Followers => ("followee_id", "follower_id"),
-        FollowList::Following => ("follower_id", "followee_id"),
+        FollowList::Followers => (follow::Column::FolloweeId, follow::Column::FollowerId),
+        FollowList::Following => (follow::Column::FollowerId, follow::Column::FolloweeId),
     };
-    let mut sql = format!(
-        "SELECT f.id AS follow_id, {} FROM follows f JOIN users u ON u.id = f.{other_column} \
-         WHERE f.{subject_column} = ?",
-        user_columns("u")
-    );
-    let mut values: Vec<sea_orm::Value> = vec![subject.into()];
+    let mut select: SelectStatement = Query::select();
+    select
+        .expr_as(Expr::col(("f", follow::Column::Id)), "follow_id")
+        .columns(user_columns("u"))
+        .from_as(follow::Entity, "f")
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "u",
+            Expr::col(("u", user::Column::Id)).equals(("f", other_column)),
+        )
+        .and_where(Expr::col(("f", subject_column)).eq(subject));
     if let Some(after) = after {
-        sql.push_str(" AND f.id < ?");
-        values.push(after.into());
+        select.and_where(Expr::col(("f", follow::Column::Id)).lt(after));
     }
-    sql.push_str(" ORDER BY f.id DESC LIMIT ?");
-    values.push((limit as i64).into());
-    FollowEntry::find_by_statement(statement(backend, &sql, values))
-        .all(db)
-        .await
+    select
+        .order_by(("f", follow::Column::Id), Order::Desc)
+        .limit(limit);
+    let statement = db.get_database_backend().build(&select);
+    FollowEntry::find_by_statement(statement).all(db).await
 }
 
 /// The viewer's relations to `ids`: two indexed queries, whatever the number of ids.
@@ -517,31 +543,37 @@ pub async fn delete_account(db: &impl ConnectionTrait, id: Uuid) -> Result<(), D
         .lock_exclusive()
         .one(db)
         .await?;
-    for (removed_column, delete_sql) in [
+    let sides = [
+        // The users this account followed lose a follower, and the reverse.
         (
-            "followers_count",
-            "DELETE FROM follows WHERE follower_id = ? RETURNING followee_id AS other_id",
+            follow::Column::FollowerId,
+            follow::Column::FolloweeId,
+            user::Column::FollowersCount,
         ),
         (
-            "following_count",
-            "DELETE FROM follows WHERE followee_id = ? RETURNING follower_id AS other_id",
+            follow::Column::FolloweeId,
+            follow::Column::FollowerId,
+            user::Column::FollowingCount,
         ),
-    ] {
-        let rows = db
-            .query_all_raw(statement(backend, delete_sql, vec![id.into()]))
-            .await?;
+    ];
+    for (own_column, other_column, counter) in sides {
+        let delete = Query::delete()
+            .from_table(follow::Entity)
+            .and_where(Expr::col(own_column).eq(id))
+            .returning_col(other_column)
+            .to_owned();
+        let rows = db.query_all_raw(backend.build(&delete)).await?;
         let mut others = Vec::with_capacity(rows.len());
         for row in rows {
-            others.push(row.try_get::<Uuid>("", "other_id")?);
+            others.push(row.try_get::<Uuid>("", other_column.as_str())?);
         }
         others.sort();
         for chunk in others.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
-            let sql = format!(
-                "UPDATE users SET {removed_column} = {removed_column} - 1 WHERE id IN ({placeholders})"
-            );
-            let values = chunk.iter().map(|other| (*other).into()).collect();
-            db.execute_raw(statement(backend, &sql, values)).await?;
+            user::Entity::update_many()
+                .col_expr(counter, Expr::col(counter).sub(1))
+                .filter(user::Column::Id.is_in(chunk.iter().copied()))
+                .exec(db)
+                .await?;
         }
     }
     user::Entity::delete_by_id(id).exec(db).await?;

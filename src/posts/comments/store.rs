@@ -2,15 +2,15 @@
 //! statement, so a page of comments costs one query whatever its size.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect, Value,
+    QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
-use crate::db::statement;
 use crate::posts::entity::comment;
+use crate::users::entity::user;
 
 /// A comment with its author's summary fields.
 #[derive(Debug, FromQueryResult)]
@@ -26,18 +26,43 @@ pub struct CommentRow {
     pub author_avatar_key: Option<String>,
 }
 
-const SELECT_COMMENTS: &str = "SELECT c.id, c.post_id, c.author_id, c.content, \
-     c.created_at, c.edited_at, u.username AS author_username, \
-     u.display_name AS author_display_name, u.avatar_key AS author_avatar_key \
-     FROM comments c JOIN users u ON u.id = c.author_id";
+/// Comments with their author's summary fields, as [`CommentRow`]s.
+fn select_comments() -> SelectStatement {
+    Query::select()
+        .columns([
+            ("c", comment::Column::Id),
+            ("c", comment::Column::PostId),
+            ("c", comment::Column::AuthorId),
+            ("c", comment::Column::Content),
+            ("c", comment::Column::CreatedAt),
+            ("c", comment::Column::EditedAt),
+        ])
+        .expr_as(Expr::col(("u", user::Column::Username)), "author_username")
+        .expr_as(
+            Expr::col(("u", user::Column::DisplayName)),
+            "author_display_name",
+        )
+        .expr_as(
+            Expr::col(("u", user::Column::AvatarKey)),
+            "author_avatar_key",
+        )
+        .from_as(comment::Entity, "c")
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "u",
+            Expr::col(("u", user::Column::Id)).equals(("c", comment::Column::AuthorId)),
+        )
+        .to_owned()
+}
 
 /// One comment by id.
 pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<CommentRow>, DbErr> {
-    let backend = db.get_database_backend();
-    let sql = format!("{SELECT_COMMENTS} WHERE c.id = ?");
-    CommentRow::find_by_statement(statement(backend, &sql, vec![id.into()]))
-        .one(db)
-        .await
+    let select = select_comments()
+        .and_where(Expr::col(("c", comment::Column::Id)).eq(id))
+        .to_owned();
+    let statement = db.get_database_backend().build(&select);
+    CommentRow::find_by_statement(statement).one(db).await
 }
 
 /// One page of a post's comments, oldest first, after the comment `after`: a range scan
@@ -48,18 +73,16 @@ pub async fn list_for_post(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<CommentRow>, DbErr> {
-    let backend = db.get_database_backend();
-    let mut sql = format!("{SELECT_COMMENTS} WHERE c.post_id = ?");
-    let mut values: Vec<Value> = vec![post_id.into()];
+    let mut select = select_comments();
+    select.and_where(Expr::col(("c", comment::Column::PostId)).eq(post_id));
     if let Some(after) = after {
-        sql.push_str(" AND c.id > ?");
-        values.push(after.into());
+        select.and_where(Expr::col(("c", comment::Column::Id)).gt(after));
     }
-    sql.push_str(" ORDER BY c.id ASC LIMIT ?");
-    values.push((limit as i64).into());
-    CommentRow::find_by_statement(statement(backend, &sql, values))
-        .all(db)
-        .await
+    select
+        .order_by(("c", comment::Column::Id), Order::Asc)
+        .limit(limit);
+    let statement = db.get_database_backend().build(&select);
+    CommentRow::find_by_statement(statement).all(db).await
 }
 
 /// The author of a comment, if the comment exists (for ownership checks).
