@@ -1,9 +1,17 @@
-//! Typed configuration read from the environment (and `.env`), with every default in one place.
+//! Typed configuration read from the environment (and `.env`), with every default in one place:
+//! each `ROOST_*` variable is one clap argument (name, default, value parser, help text), and
+//! clap parses them all, whatever the variables' source.
 
+use std::error::Error as _;
+use std::ffi::OsStr;
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
+use clap::error::{ContextKind, ContextValue};
+use clap::{Arg, ArgAction, Args as _, Command, FromArgMatches as _};
 use ipnet::IpNet;
 
 /// Everything the server needs to start, parsed once at start-up.
@@ -121,27 +129,13 @@ pub struct ConfigError {
     pub message: String,
 }
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/roost.db";
-pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
-pub const DEFAULT_MEDIA_DIR: &str = "data/media";
-pub const DEFAULT_TOKEN_TTL_SECS: u64 = 30 * 24 * 60 * 60;
-pub const DEFAULT_JSON_BODY_LIMIT: usize = 1024 * 1024;
-pub const DEFAULT_LOGIN_MAX_FAILURES: u32 = 10;
-pub const DEFAULT_LOGIN_FAILURE_WINDOW_SECS: u64 = 15 * 60;
+/// The pool size on PostgreSQL when `ROOST_DATABASE_MAX_CONNECTIONS` is unset.
 pub const DEFAULT_DATABASE_MAX_CONNECTIONS: u32 = 16;
-/// SQLite has one writer at a time and each connection is a thread of its own: a few
-/// connections keep reads parallel, while more only add writers sleeping in SQLite's busy
-/// handler (which waits up to 100 ms between tries) and thread hand-offs.
+/// The pool size on SQLite when `ROOST_DATABASE_MAX_CONNECTIONS` is unset. SQLite has one
+/// writer at a time and each connection is a thread of its own: a few connections keep reads
+/// parallel, while more only add writers sleeping in SQLite's busy handler (which waits up to
+/// 100 ms between tries) and thread hand-offs.
 pub const DEFAULT_SQLITE_MAX_CONNECTIONS: u32 = 4;
-pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECS: u64 = 5;
-pub const DEFAULT_SCHEDULER_RECHECK_SECS: u64 = 5;
-pub const DEFAULT_MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
-pub const DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS: u64 = 60 * 60;
-pub const DEFAULT_RATE_LIMIT_EXEMPT: &str = "127.0.0.0/8, ::1";
-pub const DEFAULT_MAX_CONCURRENT_REQUESTS: u64 = 512;
-pub const DEFAULT_MAX_CONNECTIONS: u64 = 4096;
-pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 30;
-pub const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 
 impl Config {
     /// Reads the process environment, after loading `.env` if one exists.
@@ -161,225 +155,352 @@ impl Config {
     }
 
     /// Builds the configuration from any variable source (the environment, or a map in tests).
+    ///
+    /// Each variable that is set becomes a `--long=value` argument of the variables' clap
+    /// command, so that clap applies their defaults and value parsers; a blank value counts as
+    /// unset. The process environment is never read here (clap's own `env` lookup is
+    /// switched off), so tests can build configurations side by side.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mut args = vec!["roost".to_owned()];
+        for arg in VARIABLES.get_arguments() {
+            let (Some(name), Some(long)) = (variable_name(arg), arg.get_long()) else {
+                continue;
+            };
+            match lookup(name) {
+                Some(value) if !value.trim().is_empty() => args.push(format!("--{long}={value}")),
+                Some(_) if blank_is_a_value(arg) => args.push(format!("--{long}")),
+                _ => {}
+            }
+        }
+        let matches = VARIABLES
+            .clone()
+            .mut_args(|arg| arg.env(None))
+            .try_get_matches_from(args)
+            .map_err(config_error)?;
+        let variables = Variables::from_arg_matches(&matches).map_err(config_error)?;
+        Ok(variables.into_config())
+    }
+}
 
-        let database_url = get("ROOST_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        if !(database_url.starts_with("sqlite:")
-            || database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://"))
-        {
-            return Err(ConfigError {
-                name: "ROOST_DATABASE_URL",
-                message: "must start with sqlite:// or postgres://".into(),
-            });
-        }
-        let bind_text = get("ROOST_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
-        let bind: SocketAddr = bind_text.parse().map_err(|_| ConfigError {
-            name: "ROOST_BIND",
-            message: format!("{bind_text:?} is not an address like 127.0.0.1:8080"),
-        })?;
-        let public_url = get("ROOST_PUBLIC_URL")
-            .unwrap_or_else(|| format!("http://{bind}"))
-            .trim_end_matches('/')
-            .to_owned();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(ConfigError {
-                name: "ROOST_PUBLIC_URL",
-                message: "must be an http:// or https:// URL".into(),
-            });
-        }
-        let rate_limits = match get("ROOST_RATE_LIMITS")
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-        {
-            None => true,
-            Some(value) => match value.as_str() {
-                "on" | "true" | "1" => true,
-                "off" | "false" | "0" => false,
-                _ => {
-                    return Err(ConfigError {
-                        name: "ROOST_RATE_LIMITS",
-                        message: "must be on or off".into(),
-                    });
-                }
-            },
+/// Lists every variable with its default and meaning, for the end of `roost --help`.
+pub fn environment_help() -> String {
+    let mut help = String::from(
+        "Environment variables (a .env file in the working directory is read too; \
+         a blank value counts as unset):\n",
+    );
+    for arg in VARIABLES.get_arguments() {
+        let Some(name) = variable_name(arg) else {
+            continue;
         };
-        let defaults = PasswordHashConfig::default();
-        let default_max_connections = if database_url.starts_with("sqlite:") {
+        // Every variable has at most one default; the others take theirs from another one.
+        let default = match arg.get_default_values() {
+            [] => String::new(),
+            [value] if value.is_empty() => " [default: none]".to_owned(),
+            values => {
+                let values: Vec<_> = values.iter().map(|value| value.to_string_lossy()).collect();
+                format!(" [default: {}]", values.join(","))
+            }
+        };
+        let _ = writeln!(help, "  {name}{default}");
+        if let Some(meaning) = arg.get_long_help().or(arg.get_help()) {
+            for line in meaning.to_string().lines() {
+                let _ = writeln!(help, "          {line}");
+            }
+        }
+    }
+    help
+}
+
+/// The definitions of the `ROOST_*` variables, built once: [`Config::from_lookup`] parses
+/// with a copy of it, and [`environment_help`] lists it.
+static VARIABLES: LazyLock<Command> = LazyLock::new(|| {
+    let mut command = Variables::augment_args(Command::new("roost"));
+    // Building settles each argument's final form, which clap's errors quote.
+    command.build();
+    command
+});
+
+/// Whether a blank value is a value of its own for this variable rather than "unset": so it is
+/// for a variable that may be given without a value (it has a `default_missing_value`).
+fn blank_is_a_value(arg: &Arg) -> bool {
+    arg.get_num_args()
+        .is_some_and(|count| count.min_values() == 0)
+}
+
+/// The variable an argument is read from, for as long as the program runs.
+fn variable_name(arg: &'static Arg) -> Option<&'static str> {
+    arg.get_env().and_then(OsStr::to_str)
+}
+
+/// Turns a clap error into one naming the variable and what it expects.
+fn config_error(error: clap::Error) -> ConfigError {
+    // clap names the argument whose value was refused as it displays it (`--bind <BIND>`).
+    let refused = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(refused)) => Some(refused.as_str()),
+        _ => None,
+    };
+    let name = VARIABLES
+        .get_arguments()
+        .find(|arg| refused == Some(arg.to_string().as_str()))
+        .and_then(variable_name);
+    ConfigError {
+        // Only values are given, each at most once, so every error is a refused value; a
+        // nameless one would be a mistake in the definitions below.
+        name: name.unwrap_or("configuration"),
+        message: error
+            .source()
+            .map_or_else(|| error.kind().to_string(), ToString::to_string),
+    }
+}
+
+/// One field per `ROOST_*` variable, and the one place each is defined: its name, its
+/// default, the values it accepts (its value parser) and its help text.
+///
+/// The lists are one value each, whole: written `std::vec::Vec` so that clap does not take
+/// them for a repeatable argument.
+#[derive(Debug, clap::Args)]
+struct Variables {
+    /// `sqlite://PATH` (file and folder created if missing) or `postgres://user:pass@host/db`.
+    #[arg(long, env = "ROOST_DATABASE_URL", default_value = "sqlite://data/roost.db",
+          value_parser = database_url)]
+    database_url: String,
+    /// Listen address.
+    #[arg(long, env = "ROOST_BIND", default_value = "127.0.0.1:8080", value_parser = bind)]
+    bind: SocketAddr,
+    /// Where uploaded images are stored.
+    #[arg(long, env = "ROOST_MEDIA_DIR", default_value = "data/media")]
+    media_dir: PathBuf,
+    /// Base for absolute URLs in responses (set it behind a proxy); `http://` and
+    /// `ROOST_BIND` by default.
+    #[arg(long, env = "ROOST_PUBLIC_URL", value_parser = public_url)]
+    public_url: Option<String>,
+    /// Lifetime of a login token, in seconds.
+    #[arg(long, env = "ROOST_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 60 * 60,
+          value_parser = whole_number(1))]
+    token_ttl_secs: u32,
+    /// `off` turns off the per-client request budgets; the failed-login rule always applies.
+    #[arg(long, env = "ROOST_RATE_LIMITS", default_value = "on", action = ArgAction::Set,
+          value_parser = on_or_off)]
+    rate_limits: bool,
+    /// Reads per client per minute.
+    #[arg(long, env = "ROOST_RATE_LIMIT_READ", default_value_t = Budgets::default().read,
+          value_parser = whole_number(1))]
+    rate_limit_read: u32,
+    /// Writes per client per minute.
+    #[arg(long, env = "ROOST_RATE_LIMIT_WRITE", default_value_t = Budgets::default().write,
+          value_parser = whole_number(1))]
+    rate_limit_write: u32,
+    /// Searches (`/users?q=`, `/posts?q=`) per client per minute.
+    #[arg(long, env = "ROOST_RATE_LIMIT_SEARCH", default_value_t = Budgets::default().search,
+          value_parser = whole_number(1))]
+    rate_limit_search: u32,
+    /// Image uploads (`POST /media`, `PUT /me/avatar`) per client per minute.
+    #[arg(long, env = "ROOST_RATE_LIMIT_UPLOAD", default_value_t = Budgets::default().upload,
+          value_parser = whole_number(1))]
+    rate_limit_upload: u32,
+    /// Registrations per client address per minute.
+    #[arg(long, env = "ROOST_RATE_LIMIT_REGISTER",
+          default_value_t = Budgets::default().register, value_parser = whole_number(1))]
+    rate_limit_register: u32,
+    /// Logins per client address per minute.
+    #[arg(long, env = "ROOST_RATE_LIMIT_LOGIN", default_value_t = Budgets::default().login,
+          value_parser = whole_number(1))]
+    rate_limit_login: u32,
+    /// Addresses (or networks) whose direct requests are not budgeted; empty for none.
+    #[arg(long, env = "ROOST_RATE_LIMIT_EXEMPT", default_value = "127.0.0.0/8, ::1",
+          num_args = 0..=1, default_missing_value = "", value_parser = networks)]
+    rate_limit_exempt: std::vec::Vec<IpNet>,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` names the client.
+    #[arg(long, env = "ROOST_TRUSTED_PROXIES", default_value = "", value_parser = networks)]
+    trusted_proxies: std::vec::Vec<IpNet>,
+    /// Origins browsers may call the API from (`https://app.example, …`, or `*`).
+    #[arg(long, env = "ROOST_CORS_ORIGINS", default_value = "", value_parser = cors_origins)]
+    cors_origins: std::vec::Vec<String>,
+    /// Requests served at once; more get `503 overloaded` at once.
+    #[arg(long, env = "ROOST_MAX_CONCURRENT_REQUESTS", default_value_t = 512,
+          value_parser = whole_number(1))]
+    max_concurrent_requests: u32,
+    /// Longest a request may take, body upload included, in seconds (then `503 timeout`,
+    /// changes rolled back).
+    #[arg(long, env = "ROOST_REQUEST_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = whole_number(1))]
+    request_timeout_secs: u32,
+    /// Longest a client may take to send its headers, in seconds; also closes idle
+    /// keep-alive connections.
+    #[arg(long, env = "ROOST_HEADER_READ_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = whole_number(1))]
+    header_read_timeout_secs: u32,
+    /// Open connections at once; more wait in the listen backlog.
+    #[arg(long, env = "ROOST_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = whole_number(1))]
+    max_connections: u32,
+    /// Failed logins per email address that trigger the lock-out.
+    #[arg(long, env = "ROOST_LOGIN_MAX_FAILURES", default_value_t = 10,
+          value_parser = whole_number(1))]
+    login_max_failures: u32,
+    /// Window over which failed logins are counted, in seconds.
+    #[arg(long, env = "ROOST_LOGIN_FAILURE_WINDOW_SECS", default_value_t = 15 * 60,
+          value_parser = whole_number(1))]
+    login_failure_window_secs: u32,
+    /// Largest JSON request body, in bytes (larger gets `413`).
+    #[arg(long, env = "ROOST_JSON_BODY_LIMIT", default_value_t = 1024 * 1024,
+          value_parser = whole_number(1024))]
+    json_body_limit: u32,
+    /// Argon2id memory cost, in KiB.
+    #[arg(long, env = "ROOST_ARGON2_MEMORY_KIB",
+          default_value_t = PasswordHashConfig::default().memory_kib,
+          value_parser = whole_number(8))]
+    argon2_memory_kib: u32,
+    /// Argon2id passes.
+    #[arg(long, env = "ROOST_ARGON2_ITERATIONS",
+          default_value_t = PasswordHashConfig::default().iterations,
+          value_parser = whole_number(1))]
+    argon2_iterations: u32,
+    /// Argon2id lanes.
+    #[arg(long, env = "ROOST_ARGON2_PARALLELISM",
+          default_value_t = PasswordHashConfig::default().parallelism,
+          value_parser = whole_number(1))]
+    argon2_parallelism: u32,
+    /// Longest the publisher waits before looking for due schedules written by other
+    /// processes, in seconds.
+    #[arg(long, env = "ROOST_SCHEDULER_RECHECK_SECS", default_value_t = 5,
+          value_parser = whole_number(1))]
+    scheduler_recheck_secs: u32,
+    /// Largest image upload, in bytes (larger gets `413`).
+    #[arg(long, env = "ROOST_MAX_IMAGE_BYTES", default_value_t = 10 * 1024 * 1024,
+          value_parser = whole_number(1024))]
+    max_image_bytes: u32,
+    /// How often uploads never attached to a post are deleted, in seconds.
+    #[arg(long, env = "ROOST_MEDIA_CLEANUP_INTERVAL_SECS", default_value_t = 60 * 60,
+          value_parser = whole_number(1))]
+    media_cleanup_interval_secs: u32,
+    // Its default depends on the backend: the help quotes the two constants.
+    #[arg(long, env = "ROOST_DATABASE_MAX_CONNECTIONS", value_parser = whole_number(1),
+          help = format!("Database pool size; {DEFAULT_SQLITE_MAX_CONNECTIONS} on SQLite and \
+                          {DEFAULT_DATABASE_MAX_CONNECTIONS} on PostgreSQL by default"))]
+    database_max_connections: Option<u32>,
+    /// Longest a request waits for a pooled connection, in seconds, then gets
+    /// `503 service_unavailable`.
+    #[arg(long, env = "ROOST_DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5,
+          value_parser = whole_number(1))]
+    database_acquire_timeout_secs: u32,
+}
+
+impl Variables {
+    /// Applies the defaults that depend on another variable and gives each value its type.
+    fn into_config(self) -> Config {
+        let seconds = |value: u32| Duration::from_secs(value.into());
+        let default_max_connections = if self.database_url.starts_with("sqlite:") {
             DEFAULT_SQLITE_MAX_CONNECTIONS
         } else {
             DEFAULT_DATABASE_MAX_CONNECTIONS
         };
-        let budget_defaults = Budgets::default();
-        let budget = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            Ok(number(&get, name, default.into(), 1)? as u32)
-        };
-        let budgets = Budgets {
-            read: budget("ROOST_RATE_LIMIT_READ", budget_defaults.read)?,
-            write: budget("ROOST_RATE_LIMIT_WRITE", budget_defaults.write)?,
-            search: budget("ROOST_RATE_LIMIT_SEARCH", budget_defaults.search)?,
-            upload: budget("ROOST_RATE_LIMIT_UPLOAD", budget_defaults.upload)?,
-            register: budget("ROOST_RATE_LIMIT_REGISTER", budget_defaults.register)?,
-            login: budget("ROOST_RATE_LIMIT_LOGIN", budget_defaults.login)?,
-        };
-        // Unlike the other variables, an empty value here is meaningful: no exemptions.
-        let rate_limit_exempt = networks(
-            "ROOST_RATE_LIMIT_EXEMPT",
-            &lookup("ROOST_RATE_LIMIT_EXEMPT").unwrap_or_else(|| DEFAULT_RATE_LIMIT_EXEMPT.into()),
-        )?;
-        let trusted_proxies = networks(
-            "ROOST_TRUSTED_PROXIES",
-            &get("ROOST_TRUSTED_PROXIES").unwrap_or_default(),
-        )?;
-        let cors_origins = cors_origins(&get("ROOST_CORS_ORIGINS").unwrap_or_default())?;
-
-        Ok(Self {
-            database_url,
-            bind,
-            media_dir: get("ROOST_MEDIA_DIR")
-                .unwrap_or_else(|| DEFAULT_MEDIA_DIR.into())
-                .into(),
-            public_url,
-            token_ttl: Duration::from_secs(number(
-                &get,
-                "ROOST_TOKEN_TTL_SECS",
-                DEFAULT_TOKEN_TTL_SECS,
-                1,
-            )?),
-            rate_limits,
-            budgets,
-            rate_limit_exempt,
-            trusted_proxies,
-            cors_origins,
-            max_concurrent_requests: number(
-                &get,
-                "ROOST_MAX_CONCURRENT_REQUESTS",
-                DEFAULT_MAX_CONCURRENT_REQUESTS,
-                1,
-            )? as usize,
-            max_connections: number(&get, "ROOST_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS, 1)?
-                as usize,
-            request_timeout: Duration::from_secs(number(
-                &get,
-                "ROOST_REQUEST_TIMEOUT_SECS",
-                DEFAULT_REQUEST_TIMEOUT_SECS,
-                1,
-            )?),
-            header_read_timeout: Duration::from_secs(number(
-                &get,
-                "ROOST_HEADER_READ_TIMEOUT_SECS",
-                DEFAULT_HEADER_READ_TIMEOUT_SECS,
-                1,
-            )?),
-            json_body_limit: number(
-                &get,
-                "ROOST_JSON_BODY_LIMIT",
-                DEFAULT_JSON_BODY_LIMIT as u64,
-                1024,
-            )? as usize,
-            login_max_failures: number(
-                &get,
-                "ROOST_LOGIN_MAX_FAILURES",
-                DEFAULT_LOGIN_MAX_FAILURES.into(),
-                1,
-            )? as u32,
-            login_failure_window: Duration::from_secs(number(
-                &get,
-                "ROOST_LOGIN_FAILURE_WINDOW_SECS",
-                DEFAULT_LOGIN_FAILURE_WINDOW_SECS,
-                1,
-            )?),
-            password_hash: PasswordHashConfig {
-                memory_kib: number(
-                    &get,
-                    "ROOST_ARGON2_MEMORY_KIB",
-                    defaults.memory_kib.into(),
-                    8,
-                )? as u32,
-                iterations: number(
-                    &get,
-                    "ROOST_ARGON2_ITERATIONS",
-                    defaults.iterations.into(),
-                    1,
-                )? as u32,
-                parallelism: number(
-                    &get,
-                    "ROOST_ARGON2_PARALLELISM",
-                    defaults.parallelism.into(),
-                    1,
-                )? as u32,
+        Config {
+            public_url: self
+                .public_url
+                .unwrap_or_else(|| format!("http://{}", self.bind)),
+            database_max_connections: self
+                .database_max_connections
+                .unwrap_or(default_max_connections),
+            database_url: self.database_url,
+            bind: self.bind,
+            media_dir: self.media_dir,
+            token_ttl: seconds(self.token_ttl_secs),
+            rate_limits: self.rate_limits,
+            budgets: Budgets {
+                read: self.rate_limit_read,
+                write: self.rate_limit_write,
+                search: self.rate_limit_search,
+                upload: self.rate_limit_upload,
+                register: self.rate_limit_register,
+                login: self.rate_limit_login,
             },
-            database_max_connections: number(
-                &get,
-                "ROOST_DATABASE_MAX_CONNECTIONS",
-                default_max_connections.into(),
-                1,
-            )? as u32,
-            database_acquire_timeout: Duration::from_secs(number(
-                &get,
-                "ROOST_DATABASE_ACQUIRE_TIMEOUT_SECS",
-                DEFAULT_DATABASE_ACQUIRE_TIMEOUT_SECS,
-                1,
-            )?),
-            scheduler_recheck: Duration::from_secs(number(
-                &get,
-                "ROOST_SCHEDULER_RECHECK_SECS",
-                DEFAULT_SCHEDULER_RECHECK_SECS,
-                1,
-            )?),
-            max_image_bytes: number(&get, "ROOST_MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES, 1024)?
-                as usize,
-            media_cleanup_interval: Duration::from_secs(number(
-                &get,
-                "ROOST_MEDIA_CLEANUP_INTERVAL_SECS",
-                DEFAULT_MEDIA_CLEANUP_INTERVAL_SECS,
-                1,
-            )?),
-        })
+            rate_limit_exempt: self.rate_limit_exempt,
+            trusted_proxies: self.trusted_proxies,
+            cors_origins: self.cors_origins,
+            max_concurrent_requests: self.max_concurrent_requests as usize,
+            max_connections: self.max_connections as usize,
+            request_timeout: seconds(self.request_timeout_secs),
+            header_read_timeout: seconds(self.header_read_timeout_secs),
+            json_body_limit: self.json_body_limit as usize,
+            login_max_failures: self.login_max_failures,
+            login_failure_window: seconds(self.login_failure_window_secs),
+            password_hash: PasswordHashConfig {
+                memory_kib: self.argon2_memory_kib,
+                iterations: self.argon2_iterations,
+                parallelism: self.argon2_parallelism,
+            },
+            database_acquire_timeout: seconds(self.database_acquire_timeout_secs),
+            scheduler_recheck: seconds(self.scheduler_recheck_secs),
+            max_image_bytes: self.max_image_bytes as usize,
+            media_cleanup_interval: seconds(self.media_cleanup_interval_secs),
+        }
     }
 }
 
-/// Reads a whole number of at least `min` (and at most `u32::MAX`), or the default when unset.
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-    default: u64,
-    min: u64,
-) -> Result<u64, ConfigError> {
-    let Some(text) = get(name) else {
-        return Ok(default);
-    };
-    match text.trim().parse::<u64>() {
-        Ok(value) if (min..=u64::from(u32::MAX)).contains(&value) => Ok(value),
-        _ => Err(ConfigError {
-            name,
-            message: format!(
-                "{text:?} is not a whole number between {min} and {}",
-                u32::MAX
-            ),
-        }),
+// The value parsers: each error message says what the variable expects.
+
+fn database_url(text: &str) -> Result<String, String> {
+    if ["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|prefix| text.starts_with(prefix))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("must start with sqlite:// or postgres://".into())
     }
 }
 
-/// Parses a comma-separated list of addresses and networks (`10.0.0.0/8, ::1`).
-fn networks(name: &'static str, text: &str) -> Result<Vec<IpNet>, ConfigError> {
+fn bind(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:8080"))
+}
+
+/// An http(s) URL, kept without its trailing slashes.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = text.trim_end_matches('/');
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.to_owned())
+    } else {
+        Err("must be an http:// or https:// URL".into())
+    }
+}
+
+/// `on`, `true` or `1`; `off`, `false` or `0`; in any case.
+fn on_or_off(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(true),
+        "off" | "false" | "0" => Ok(false),
+        _ => Err("must be on or off".into()),
+    }
+}
+
+/// A whole number of at least `min` (and at most `u32::MAX`), spaces around it allowed.
+fn whole_number(min: u32) -> impl Fn(&str) -> Result<u32, String> + Clone + Send + Sync {
+    move |text| match text.trim().parse::<u32>() {
+        Ok(value) if value >= min => Ok(value),
+        _ => Err(format!(
+            "{text:?} is not a whole number between {min} and {}",
+            u32::MAX
+        )),
+    }
+}
+
+/// A comma-separated list of addresses and networks (`10.0.0.0/8, ::1`).
+fn networks(text: &str) -> Result<Vec<IpNet>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|item| !item.is_empty())
         .map(|item| {
             item.parse::<IpNet>()
                 .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| ConfigError {
-                    name,
-                    message: format!("{item:?} is not an IP address or a network like 10.0.0.0/8"),
-                })
+                .map_err(|_| format!("{item:?} is not an IP address or a network like 10.0.0.0/8"))
         })
         .collect()
 }
 
-/// Parses `ROOST_CORS_ORIGINS`: `*`, or a comma-separated list of `scheme://host[:port]`.
-fn cors_origins(text: &str) -> Result<Vec<String>, ConfigError> {
+/// `*`, or a comma-separated list of `scheme://host[:port]`.
+fn cors_origins(text: &str) -> Result<Vec<String>, String> {
     let origins: Vec<String> = text
         .split(',')
         .map(|origin| origin.trim().trim_end_matches('/'))
@@ -396,17 +517,13 @@ fn cors_origins(text: &str) -> Result<Vec<String>, ConfigError> {
                     && url.origin().ascii_serialization() == *origin
             });
         if !valid {
-            return Err(ConfigError {
-                name: "ROOST_CORS_ORIGINS",
-                message: format!("{origin:?} is not `*` or an origin like https://app.example"),
-            });
+            return Err(format!(
+                "{origin:?} is not `*` or an origin like https://app.example"
+            ));
         }
     }
     if origins.len() > 1 && origins.iter().any(|origin| origin == "*") {
-        return Err(ConfigError {
-            name: "ROOST_CORS_ORIGINS",
-            message: "`*` cannot be combined with other origins".into(),
-        });
+        return Err("`*` cannot be combined with other origins".into());
     }
     Ok(origins)
 }
@@ -534,5 +651,245 @@ mod tests {
                 .name,
             "ROOST_DATABASE_URL"
         );
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let blank = config(&[
+            ("ROOST_DATABASE_URL", ""),
+            ("ROOST_BIND", "  "),
+            ("ROOST_PUBLIC_URL", "\t"),
+            ("ROOST_TOKEN_TTL_SECS", ""),
+            ("ROOST_RATE_LIMITS", " "),
+            ("ROOST_RATE_LIMIT_READ", ""),
+            ("ROOST_TRUSTED_PROXIES", " "),
+            ("ROOST_CORS_ORIGINS", ""),
+            ("ROOST_DATABASE_MAX_CONNECTIONS", " "),
+        ])
+        .unwrap();
+        let defaults = config(&[]).unwrap();
+        assert_eq!(blank.database_url, defaults.database_url);
+        assert_eq!(blank.bind, defaults.bind);
+        assert_eq!(blank.public_url, defaults.public_url);
+        assert_eq!(blank.token_ttl, defaults.token_ttl);
+        assert!(blank.rate_limits);
+        assert_eq!(blank.budgets, defaults.budgets);
+        assert!(blank.trusted_proxies.is_empty());
+        assert!(blank.cors_origins.is_empty());
+        assert_eq!(
+            blank.database_max_connections,
+            DEFAULT_SQLITE_MAX_CONNECTIONS
+        );
+    }
+
+    #[test]
+    fn a_blank_exemption_list_means_no_exemptions() {
+        for blank in ["", "   ", " , "] {
+            let config = config(&[("ROOST_RATE_LIMIT_EXEMPT", blank)]).unwrap();
+            assert!(config.rate_limit_exempt.is_empty(), "{blank:?}");
+        }
+    }
+
+    #[test]
+    fn every_variable_reaches_its_field() {
+        let config = config(&[
+            ("ROOST_DATABASE_URL", "postgresql://db/roost"),
+            ("ROOST_BIND", "[::1]:9000"),
+            ("ROOST_MEDIA_DIR", "/srv/media"),
+            ("ROOST_PUBLIC_URL", "https://social.example"),
+            ("ROOST_TOKEN_TTL_SECS", "101"),
+            ("ROOST_RATE_LIMITS", "off"),
+            ("ROOST_RATE_LIMIT_READ", "1"),
+            ("ROOST_RATE_LIMIT_WRITE", "2"),
+            ("ROOST_RATE_LIMIT_SEARCH", "3"),
+            ("ROOST_RATE_LIMIT_UPLOAD", "4"),
+            ("ROOST_RATE_LIMIT_REGISTER", "5"),
+            ("ROOST_RATE_LIMIT_LOGIN", "6"),
+            ("ROOST_RATE_LIMIT_EXEMPT", "192.0.2.1"),
+            ("ROOST_TRUSTED_PROXIES", "198.51.100.0/24"),
+            ("ROOST_CORS_ORIGINS", "*"),
+            ("ROOST_MAX_CONCURRENT_REQUESTS", "102"),
+            ("ROOST_MAX_CONNECTIONS", "103"),
+            ("ROOST_REQUEST_TIMEOUT_SECS", "104"),
+            ("ROOST_HEADER_READ_TIMEOUT_SECS", "105"),
+            ("ROOST_JSON_BODY_LIMIT", "2048"),
+            ("ROOST_LOGIN_MAX_FAILURES", "106"),
+            ("ROOST_LOGIN_FAILURE_WINDOW_SECS", "107"),
+            ("ROOST_ARGON2_MEMORY_KIB", "108"),
+            ("ROOST_ARGON2_ITERATIONS", "109"),
+            ("ROOST_ARGON2_PARALLELISM", "110"),
+            ("ROOST_DATABASE_MAX_CONNECTIONS", "111"),
+            ("ROOST_DATABASE_ACQUIRE_TIMEOUT_SECS", "112"),
+            ("ROOST_SCHEDULER_RECHECK_SECS", "113"),
+            ("ROOST_MAX_IMAGE_BYTES", "4096"),
+            ("ROOST_MEDIA_CLEANUP_INTERVAL_SECS", "114"),
+        ])
+        .unwrap();
+        let seconds = Duration::from_secs;
+        assert_eq!(config.database_url, "postgresql://db/roost");
+        assert_eq!(config.bind.to_string(), "[::1]:9000");
+        assert_eq!(config.media_dir, PathBuf::from("/srv/media"));
+        assert_eq!(config.public_url, "https://social.example");
+        assert_eq!(config.token_ttl, seconds(101));
+        assert!(!config.rate_limits);
+        assert_eq!(
+            config.budgets,
+            Budgets {
+                read: 1,
+                write: 2,
+                search: 3,
+                upload: 4,
+                register: 5,
+                login: 6,
+            }
+        );
+        assert_eq!(config.rate_limit_exempt, ["192.0.2.1/32".parse().unwrap()]);
+        assert_eq!(config.trusted_proxies, ["198.51.100.0/24".parse().unwrap()]);
+        assert_eq!(config.cors_origins, ["*"]);
+        assert_eq!(config.max_concurrent_requests, 102);
+        assert_eq!(config.max_connections, 103);
+        assert_eq!(config.request_timeout, seconds(104));
+        assert_eq!(config.header_read_timeout, seconds(105));
+        assert_eq!(config.json_body_limit, 2048);
+        assert_eq!(config.login_max_failures, 106);
+        assert_eq!(config.login_failure_window, seconds(107));
+        assert_eq!(
+            config.password_hash,
+            PasswordHashConfig {
+                memory_kib: 108,
+                iterations: 109,
+                parallelism: 110,
+            }
+        );
+        assert_eq!(config.database_max_connections, 111);
+        assert_eq!(config.database_acquire_timeout, seconds(112));
+        assert_eq!(config.scheduler_recheck, seconds(113));
+        assert_eq!(config.max_image_bytes, 4096);
+        assert_eq!(config.media_cleanup_interval, seconds(114));
+    }
+
+    #[test]
+    fn the_pool_size_can_be_set_on_sqlite_too() {
+        let config = config(&[("ROOST_DATABASE_MAX_CONNECTIONS", "9")]).unwrap();
+        assert_eq!(config.database_max_connections, 9);
+    }
+
+    #[test]
+    fn numbers_are_whole_and_between_their_minimum_and_u32_max() {
+        let ttl = |value| config(&[("ROOST_TOKEN_TTL_SECS", value)]).map(|c| c.token_ttl);
+        assert_eq!(ttl(" 42 ").unwrap(), Duration::from_secs(42));
+        assert_eq!(
+            ttl("4294967295").unwrap(),
+            Duration::from_secs(4_294_967_295)
+        );
+        for refused in ["4294967296", "1.5", "1e3", "ten", "0"] {
+            assert!(ttl(refused).is_err(), "{refused}");
+        }
+        for (name, minimum) in [
+            ("ROOST_JSON_BODY_LIMIT", 1024),
+            ("ROOST_MAX_IMAGE_BYTES", 1024),
+            ("ROOST_ARGON2_MEMORY_KIB", 8),
+            ("ROOST_ARGON2_ITERATIONS", 1),
+            ("ROOST_ARGON2_PARALLELISM", 1),
+            ("ROOST_MAX_CONNECTIONS", 1),
+            ("ROOST_DATABASE_MAX_CONNECTIONS", 1),
+        ] {
+            assert!(config(&[(name, &minimum.to_string())]).is_ok(), "{name}");
+            let below = (minimum - 1).to_string();
+            assert_eq!(config(&[(name, &below)]).unwrap_err().name, name);
+        }
+    }
+
+    #[test]
+    fn rate_limits_accept_on_and_off_in_any_spelling() {
+        for on in ["on", "ON", "true", "True", "1"] {
+            assert!(
+                config(&[("ROOST_RATE_LIMITS", on)]).unwrap().rate_limits,
+                "{on}"
+            );
+        }
+        for off in ["off", "Off", "false", "FALSE", "0"] {
+            assert!(
+                !config(&[("ROOST_RATE_LIMITS", off)]).unwrap().rate_limits,
+                "{off}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_public_url_must_be_http_or_https() {
+        for refused in ["ftp://social.example", "social.example", "https://"] {
+            assert_eq!(
+                config(&[("ROOST_PUBLIC_URL", refused)]).unwrap_err().name,
+                "ROOST_PUBLIC_URL",
+                "{refused}"
+            );
+        }
+        let config = config(&[("ROOST_PUBLIC_URL", "http://social.example/base//")]).unwrap();
+        assert_eq!(config.public_url, "http://social.example/base");
+    }
+
+    #[test]
+    fn errors_say_what_the_variable_expects() {
+        let message = |name, value| config(&[(name, value)]).unwrap_err().to_string();
+        assert_eq!(
+            message("ROOST_TOKEN_TTL_SECS", "-5"),
+            r#"ROOST_TOKEN_TTL_SECS: "-5" is not a whole number between 1 and 4294967295"#
+        );
+        assert_eq!(
+            message("ROOST_BIND", "nowhere"),
+            r#"ROOST_BIND: "nowhere" is not an address like 127.0.0.1:8080"#
+        );
+        assert_eq!(
+            message("ROOST_DATABASE_URL", "mysql://x"),
+            "ROOST_DATABASE_URL: must start with sqlite:// or postgres://"
+        );
+        assert_eq!(
+            message("ROOST_RATE_LIMITS", "sometimes"),
+            "ROOST_RATE_LIMITS: must be on or off"
+        );
+        assert_eq!(
+            message("ROOST_TRUSTED_PROXIES", "10.0.0.1, proxy"),
+            r#"ROOST_TRUSTED_PROXIES: "proxy" is not an IP address or a network like 10.0.0.0/8"#
+        );
+        assert_eq!(
+            message("ROOST_CORS_ORIGINS", "*, https://app.example"),
+            "ROOST_CORS_ORIGINS: `*` cannot be combined with other origins"
+        );
+        assert_eq!(
+            message("ROOST_RATE_LIMIT_EXEMPT", "--help"),
+            r#"ROOST_RATE_LIMIT_EXEMPT: "--help" is not an IP address or a network like 10.0.0.0/8"#
+        );
+    }
+
+    #[test]
+    fn values_are_taken_whole_whatever_they_contain() {
+        let url = "postgres://user:p=a,s -s@db/roost?sslmode=require";
+        let config = config(&[("ROOST_DATABASE_URL", url), ("ROOST_MEDIA_DIR", "-media")]);
+        let config = config.unwrap();
+        assert_eq!(config.database_url, url);
+        assert_eq!(config.media_dir, PathBuf::from("-media"));
+    }
+
+    #[test]
+    fn the_help_and_the_readme_list_every_variable() {
+        let help = environment_help();
+        let readme = include_str!("../README.md");
+        let names: Vec<_> = VARIABLES
+            .get_arguments()
+            .filter_map(variable_name)
+            .collect();
+        assert_eq!(names.len(), 30);
+        for name in names {
+            assert!(help.contains(&format!("  {name}")), "{name} in the help");
+            assert!(
+                readme.contains(&format!("| `{name}` |")),
+                "{name} in the README"
+            );
+        }
+        assert!(help.contains("ROOST_BIND [default: 127.0.0.1:8080]\n"));
+        assert!(help.contains("ROOST_TOKEN_TTL_SECS [default: 2592000]\n"));
+        assert!(help.contains("ROOST_TRUSTED_PROXIES [default: none]\n"));
+        assert!(help.contains("ROOST_PUBLIC_URL\n"));
     }
 }

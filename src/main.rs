@@ -1,10 +1,15 @@
 //! The `roost` command: `serve` (the default), `migrate`, `seed` and `openapi`.
 
 use clap::{Parser, Subcommand};
-use roost::{Application, Config, app, db, docs, seed, telemetry};
+use roost::{Application, Config, app, config, db, docs, seed, telemetry};
 
 #[derive(Parser)]
-#[command(name = "roost", version, about = "A social media API server")]
+#[command(
+    name = "roost",
+    version,
+    about = "A social media API server",
+    after_long_help = config::environment_help()
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -13,13 +18,16 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations, then serve HTTP until SIGINT or SIGTERM (the default).
+    #[command(after_long_help = config::environment_help())]
     Serve,
     /// Apply pending migrations and exit.
+    #[command(after_long_help = config::environment_help())]
     Migrate,
     /// Print the OpenAPI document to stdout.
     Openapi,
     /// Apply pending migrations, then fill the (empty) database with a large synthetic
     /// dataset: users, follows, posts with hashtags, likes. The same seed gives the same data.
+    #[command(after_long_help = config::environment_help())]
     Seed {
         /// Number of users.
         #[arg(long, default_value_t = seed::DEFAULT_USERS)]
