@@ -49,7 +49,7 @@ pub async fn get_media_file(
     let Ok(Path(key)) = key else {
         return Err(media_not_found());
     };
-    let (bytes, content_type) = state.media.get(&key).await?.ok_or_else(media_not_found)?;
+    let (bytes, content_type) = super::service::file(&state, &key).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -65,5 +65,5 @@ pub async fn get_media_file(
 }
 
 fn media_not_found() -> AppError {
-    AppError::not_found("There is no media file with this key.")
+    super::service::file_not_found()
 }

@@ -10,6 +10,15 @@ use crate::db::new_id;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::state::AppState;
 
+pub fn file_not_found() -> AppError {
+    AppError::not_found("There is no media file with this key.")
+}
+
+/// A stored file (full image, preview or avatar) and its content type, by key.
+pub async fn file(state: &AppState, key: &str) -> Result<(Vec<u8>, &'static str), AppError> {
+    state.media.get(key).await?.ok_or_else(file_not_found)
+}
+
 /// Stores `upload` (its bytes unchecked until now) as `user`'s new unattached media.
 pub async fn upload(state: &AppState, user: AuthUser, upload: Upload) -> Result<Media, AppError> {
     let (full, preview) = super::process(state, upload.bytes, pipeline::process_media).await?;

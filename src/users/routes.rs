@@ -7,8 +7,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::service::{self, ProfileEdit, Subject};
-use super::store::FollowList;
+use super::service::{self, FollowList, ProfileEdit, Subject};
 use super::{Me, User};
 use crate::auth::{AuthUser, MaybeAuthUser, SignedInViewer, Viewer};
 use crate::docs::examples;

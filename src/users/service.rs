@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use super::domain::{self, Username};
 use super::entity::user;
-use super::store::{self, FollowList, ProfileChanges};
+pub use super::store::FollowList;
+use super::store::{self, ProfileChanges};
 use super::{Me, Relations, User};
 use crate::auth::{AuthUser, Viewer};
 use crate::db;
