@@ -32,13 +32,14 @@ const FORGET_IDLE_CLIENTS_EVERY: Duration = Duration::from_secs(60);
 /// from this same value, so a route cannot be served undocumented or documented unserved.
 pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(docs::base())
-        .merge(budgeted_routes())
+        .nest("/api/v1", v1_routes())
+        .merge(media::routes::router())
         .merge(ops::router())
 }
 
-/// The routes that clients call: under request budgets and load shedding.
-fn budgeted_routes() -> OpenApiRouter<AppState> {
-    let v1 = OpenApiRouter::new()
+/// The API under `/api/v1`.
+fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(accounts::routes::router())
         .merge(users::routes::router())
         .merge(users::avatar::router())
@@ -46,27 +47,33 @@ fn budgeted_routes() -> OpenApiRouter<AppState> {
         .merge(scheduler::routes::router())
         .merge(posts::routes::router())
         .merge(posts::likes::routes::router())
-        .merge(posts::comments::routes::router());
-    OpenApiRouter::new()
-        .nest("/api/v1", v1)
-        .merge(media::routes::router())
+        .merge(posts::comments::routes::router())
 }
 
 /// The complete HTTP application: API routes, docs, fallbacks and middleware.
 ///
-/// The health probes are merged in after the budgets and load shedding are layered onto
-/// everything else, so that load balancers, which call them constantly, are never
-/// budgeted or shed, and a probe still answers when the server is at capacity.
+/// Built so that each layer covers what it must and nothing else:
+/// - a dead token is reported before any other error on the API (`/api/v1`), where tokens
+///   mean something; image files and the docs do not look at tokens;
+/// - the health probes are merged in after the budgets and load shedding are layered onto
+///   everything else, so that load balancers, which call them constantly, are never
+///   budgeted or shed, and a probe still answers when the server is at capacity.
 pub fn router(state: AppState) -> Router {
     let document = docs::openapi();
     let body_limit = state.config.json_body_limit;
-    let (budgeted, _) = budgeted_routes().split_for_parts();
+    let (v1, _) = v1_routes().split_for_parts();
+    let (files, _) = media::routes::router().split_for_parts();
     let (probes, _) = ops::router().split_for_parts();
+    let budgeted = Router::new()
+        .nest(
+            "/api/v1",
+            v1.route_layer(from_fn_with_state(
+                state.clone(),
+                auth::refuse_dead_tokens_first,
+            )),
+        )
+        .merge(files);
     let app = budgeted
-        .route_layer(from_fn_with_state(
-            state.clone(),
-            auth::refuse_dead_tokens_first,
-        ))
         .merge(docs::router(document))
         .fallback(route_not_found)
         .layer(from_fn_with_state(state.clone(), overload::admit))

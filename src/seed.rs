@@ -133,9 +133,9 @@ const SQLITE_MAX_BINDS: usize = 32_766;
 const POSTGRES_MAX_BINDS: usize = 65_535;
 /// Rows per transaction (a post counts with its hashtags).
 const ROWS_PER_TRANSACTION: usize = 50_000;
-/// SQLite page cache of the seeding connection (negative: KiB), so that index pages stay
-/// in memory while a million rows go in.
-const SQLITE_CACHE_KIB: i64 = 256 * 1024;
+/// A 256 MiB SQLite page cache for the seeding connection (a negative size is in KiB), so
+/// that index pages stay in memory while a million rows go in.
+const SQLITE_SEEDING_CACHE: &str = "PRAGMA cache_size = -262144";
 
 /// The generator behind every choice: a named, portable algorithm, so a seed gives the
 /// same data on every platform and with every later `rand` release.
@@ -178,8 +178,7 @@ pub async fn run(config: &Config, options: &SeedOptions) -> anyhow::Result<SeedS
         );
     }
     if backend == DbBackend::Sqlite {
-        db.execute_unprepared(&format!("PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
-            .await?;
+        db.execute_unprepared(SQLITE_SEEDING_CACHE).await?;
     }
 
     let spinner = ProgressBar::new_spinner();
