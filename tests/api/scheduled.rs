@@ -8,13 +8,11 @@
 //! app reads the same clock, so whichever pass publishes a schedule, the outcome is the same.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Cursor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, FixedOffset, SecondsFormat, TimeDelta, Utc};
-use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response, StatusCode};
 use roost::clock::{Clock as _, ManualClock};
 use sea_orm::{ConnectionTrait, Statement};
@@ -22,15 +20,12 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem, error_fields};
-use crate::posts::{
-    UNKNOWN_TOKEN, contents, id_of, json_created, list_contents, post_path, posts_count, send_post,
-    walk_posts,
+use crate::helpers::{
+    POSTS, TestApp, UNKNOWN_TOKEN, assert_problem, assert_refused_field, contents, id_of,
+    json_created, json_ok, media_id, media_ids_of, post_path, timestamp,
 };
-use crate::users::{follow, get_ok, json_ok};
 
 const SCHEDULED: &str = "/api/v1/scheduled-posts";
-const POSTS: &str = "/api/v1/posts";
 const MY_POSTS: &str = "/api/v1/me/posts";
 const FEED: &str = "/api/v1/feed";
 
@@ -62,17 +57,6 @@ fn rfc3339(time: DateTime<Utc>) -> String {
 fn rfc3339_at_offset(time: DateTime<Utc>, hours: i32) -> String {
     time.with_timezone(&FixedOffset::east_opt(hours * 3600).unwrap())
         .to_rfc3339_opts(SecondsFormat::AutoSi, false)
-}
-
-/// A response timestamp, which must be UTC with a `Z`.
-fn timestamp(value: &Value) -> DateTime<Utc> {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("a timestamp: {value}"));
-    assert!(text.ends_with('Z'), "UTC with a Z: {text}");
-    DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|error| panic!("RFC 3339 {text}: {error}"))
-        .with_timezone(&Utc)
 }
 
 fn schedule_path(id: &str) -> String {
@@ -146,13 +130,7 @@ async fn cancel(app: &TestApp, token: Option<&str>, id: &str) -> Response {
 
 /// The contents of one's schedules (first page of up to 100), in list order.
 async fn scheduled_contents(app: &TestApp, token: &str) -> Vec<String> {
-    list_contents(app, SCHEDULED, Some(token)).await
-}
-
-/// A 422 `validation_failed` that names `field` (alone).
-async fn assert_refused_field(response: Response, field: &str, what: &str) {
-    let problem = assert_problem(response, 422, "validation_failed").await;
-    assert_eq!(error_fields(&problem), [field], "{what}: {problem}");
+    app.list_contents(SCHEDULED, Some(token)).await
 }
 
 /// The schedule `id` no longer exists for `token`: read, edit and cancel are 404.
@@ -161,6 +139,15 @@ async fn assert_no_schedule(app: &TestApp, token: &str, id: &str) {
     let response = patch_schedule(app, Some(token), id, &json!({"content": "x"})).await;
     assert_problem(response, 404, "not_found").await;
     assert_problem(cancel(app, Some(token), id).await, 404, "not_found").await;
+}
+
+/// The posts of `GET /me/posts` (first page of up to 100), newest first.
+async fn my_posts(app: &TestApp, token: &str) -> Vec<Value> {
+    app.get_ok(&format!("{MY_POSTS}?limit=100"), Some(token))
+        .await["items"]
+        .as_array()
+        .expect("a list")
+        .clone()
 }
 
 /// Publishes what is due as of the application's clock: one publishing pass, repeated
@@ -190,14 +177,6 @@ async fn publish(app: &TestApp) -> u64 {
     }
 }
 
-/// The posts of `GET /me/posts` (first page of up to 100), newest first.
-async fn my_posts(app: &TestApp, token: &str) -> Vec<Value> {
-    get_ok(app, &format!("{MY_POSTS}?limit=100"), Some(token)).await["items"]
-        .as_array()
-        .expect("a list")
-        .clone()
-}
-
 /// Polls `GET /me/posts` every 50 ms until it holds `count` posts or `within` has passed;
 /// returns the last page's posts.
 async fn wait_for_posts(app: &TestApp, token: &str, count: usize, within: Duration) -> Vec<Value> {
@@ -208,82 +187,6 @@ async fn wait_for_posts(app: &TestApp, token: &str, count: usize, within: Durati
             return posts;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Uploads a small PNG and returns the Media object.
-async fn upload(app: &TestApp, token: &str) -> Value {
-    let image = image::RgbImage::from_fn(24, 16, |x, y| image::Rgb([x as u8 * 10, y as u8, 7]));
-    let mut bytes = Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(image)
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap();
-    let part = Part::bytes(bytes.into_inner())
-        .file_name("photo.png")
-        .mime_str("image/png")
-        .unwrap();
-    let response = app
-        .request(Method::POST, "/api/v1/media", Some(token))
-        .multipart(Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap();
-    json_created(response, "upload").await
-}
-
-fn media_id(media: &Value) -> &str {
-    media["id"].as_str().expect("a media id")
-}
-
-/// The ids of an object's `media`, in order.
-fn media_ids_of(object: &Value) -> Vec<String> {
-    object["media"]
-        .as_array()
-        .unwrap_or_else(|| panic!("media: {object}"))
-        .iter()
-        .map(|media| media_id(media).to_owned())
-        .collect()
-}
-
-/// `POST /posts` with `media_ids`.
-async fn post_with_media(app: &TestApp, token: &str, media_ids: &[&str]) -> Response {
-    send_post(
-        app,
-        Some(token),
-        &json!({"content": "with pictures", "media_ids": media_ids}),
-    )
-    .await
-}
-
-/// Media that must not be attachable to a new post (422 on `media_ids`).
-async fn assert_not_attachable(app: &TestApp, token: &str, media_ids: &[&str], what: &str) {
-    let response = post_with_media(app, token, media_ids).await;
-    assert_refused_field(response, "media_ids", what).await;
-}
-
-/// Status of fetching an absolute media URL.
-async fn fetch_status(app: &TestApp, url: &Value) -> StatusCode {
-    app.client
-        .get(url.as_str().expect("a URL"))
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-/// Asserts both files of a Media object are served (`true`) or gone (`false`).
-async fn assert_files(app: &TestApp, media: &Value, served: bool) {
-    let expected = if served {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    for field in ["url", "preview_url"] {
-        assert_eq!(
-            fetch_status(app, &media[field]).await,
-            expected,
-            "{field} of {media}"
-        );
     }
 }
 
@@ -352,10 +255,10 @@ async fn creating_a_schedule_answers_201_with_its_location_and_the_schedule(app:
 
     // Not a post yet, anywhere.
     assert!(my_posts(&app, &alice).await.is_empty());
-    assert!(list_contents(&app, POSTS, None).await.is_empty());
-    assert_eq!(posts_count(&app, "alice").await, 0);
+    assert!(app.list_contents(POSTS, None).await.is_empty());
+    assert_eq!(app.posts_count("alice").await, 0);
     assert_eq!(
-        get_ok(&app, "/api/v1/tags/launch", None).await["post_count"],
+        app.get_ok("/api/v1/tags/launch", None).await["post_count"],
         0
     );
 }
@@ -387,7 +290,7 @@ async fn every_scheduled_post_endpoint_needs_a_token(app: TestApp) {
     }
     assert_eq!(scheduled_contents(&app, &alice).await, ["mine"]);
     assert_eq!(
-        get_ok(&app, &schedule_path(&id), Some(&alice)).await,
+        app.get_ok(&schedule_path(&id), Some(&alice)).await,
         schedule
     );
 }
@@ -495,7 +398,7 @@ async fn schedule_content_follows_the_post_rules(app: TestApp) {
     let accepted = json_created(send_schedule(&app, Some(&alice), &body).await, "500 é").await;
     assert_eq!(accepted["content"], long.as_str());
     // Empty content is allowed when media is attached.
-    let media = upload(&app, &alice).await;
+    let media = app.upload_image(&alice).await;
     let body = json!({"content": "  ", "media_ids": [media_id(&media)], "publish_at": publish_at});
     let picture = json_created(send_schedule(&app, Some(&alice), &body).await, "media only").await;
     assert_eq!(picture["content"], "");
@@ -509,13 +412,13 @@ async fn schedule_media_ids_are_checked_and_a_refusal_reserves_nothing(app: Test
     let bob = app.user("bob").await;
     let mut free = Vec::new();
     for _ in 0..5 {
-        free.push(upload(&app, &alice).await);
+        free.push(app.upload_image(&alice).await);
     }
     let ids: Vec<&str> = free.iter().map(media_id).collect();
-    let bobs = upload(&app, &bob).await;
-    let on_a_post = upload(&app, &alice).await;
-    let response = post_with_media(&app, &alice, &[media_id(&on_a_post)]).await;
-    json_created(response, "post with media").await;
+    let bobs = app.upload_image(&bob).await;
+    let on_a_post = app.upload_image(&alice).await;
+    app.create_post_with_media(&alice, &[media_id(&on_a_post)])
+        .await;
 
     let unknown = uuid::Uuid::now_v7().to_string();
     let refused: Vec<(&str, Vec<&str>)> = vec![
@@ -546,7 +449,7 @@ async fn schedule_media_ids_are_checked_and_a_refusal_reserves_nothing(app: Test
     let expected: Vec<Value> = chosen.iter().map(|id| by_id[id].clone()).collect();
     assert_eq!(reserved["media"], json!(expected), "full Media objects");
     // And the fifth is still free.
-    json_created(post_with_media(&app, &alice, &[ids[4]]).await, "the fifth").await;
+    app.create_post_with_media(&alice, &[ids[4]]).await;
     // Bob cannot use alice's media either.
     let body = json!({"content": "bob", "media_ids": [ids[4]], "publish_at": publish_at});
     let response = send_schedule(&app, Some(&bob), &body).await;
@@ -555,7 +458,7 @@ async fn schedule_media_ids_are_checked_and_a_refusal_reserves_nothing(app: Test
 
 async fn an_idempotency_key_replays_the_first_schedule(app: TestApp) {
     let alice = app.user("alice").await;
-    let media = upload(&app, &alice).await;
+    let media = app.upload_image(&alice).await;
     let publish_at = after(&app, 3 * HOUR);
     let body = json!({"content": "once #scheduled", "media_ids": [media_id(&media)], "publish_at": rfc3339(publish_at)});
     let response = send_keyed(&app, &alice, "plan-1", &body).await;
@@ -613,7 +516,7 @@ async fn an_idempotency_key_replays_the_first_schedule(app: TestApp) {
         .unwrap();
     assert_problem(response, 422, "idempotency_key_reused").await;
     assert_eq!(scheduled_contents(&app, &alice).await.len(), 2);
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
     let response = send_keyed(&app, &alice, &"k".repeat(256), &body).await;
     assert_problem(response, 400, "invalid_idempotency_key").await;
 }
@@ -703,7 +606,9 @@ async fn assert_reads_back_as_answered(
         return None;
     }
     let first = json_created(response, publish_at).await;
-    let fetched = get_ok(app, &schedule_path(&id_of(&first)), Some(token)).await;
+    let fetched = app
+        .get_ok(&schedule_path(&id_of(&first)), Some(token))
+        .await;
     assert_eq!(
         fetched["publish_at"], first["publish_at"],
         "publish_at {publish_at}: GET disagrees with the create response"
@@ -779,7 +684,7 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
     let alice = app.user("alice").await;
     let mut uploads = Vec::new();
     for _ in 0..4 {
-        uploads.push(upload(&app, &alice).await);
+        uploads.push(app.upload_image(&alice).await);
     }
     let [m1, m2, m3, m4] = [0, 1, 2, 3].map(|i| media_id(&uploads[i]));
     let first = schedule_with(&app, &alice, "first", &[m1, m2], after(&app, HOUR)).await;
@@ -787,8 +692,10 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
     assert_eq!(media_ids_of(&first), [m1, m2]);
 
     // Reserved: neither a post nor another schedule can have it.
-    assert_not_attachable(&app, &alice, &[m1], "m1 is reserved").await;
-    assert_not_attachable(&app, &alice, &[m3, m2], "m2 is reserved").await;
+    app.assert_not_attachable(&alice, &[m1], "m1 is reserved")
+        .await;
+    app.assert_not_attachable(&alice, &[m3, m2], "m2 is reserved")
+        .await;
     let body =
         json!({"content": "second", "media_ids": [m2], "publish_at": rfc3339(after(&app, HOUR))});
     let response = send_schedule(&app, Some(&alice), &body).await;
@@ -799,11 +706,12 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
     assert_eq!(media_ids_of(&edited), [m3, m1]);
     assert_eq!(edited["content"], "first");
     assert_eq!(
-        media_ids_of(&get_ok(&app, &schedule_path(&first_id), Some(&alice)).await),
+        media_ids_of(&app.get_ok(&schedule_path(&first_id), Some(&alice)).await),
         [m3, m1]
     );
-    assert_not_attachable(&app, &alice, &[m3], "m3 is now reserved").await;
-    let post = json_created(post_with_media(&app, &alice, &[m2]).await, "m2 released").await;
+    app.assert_not_attachable(&alice, &[m3], "m3 is now reserved")
+        .await;
+    let post = app.create_post_with_media(&alice, &[m2]).await;
     assert_eq!(media_ids_of(&post), [m2]);
 
     // A refused edit keeps the reservation as it was: m2 is on a post now.
@@ -815,9 +723,10 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
     )
     .await;
     assert_refused_field(response, "media_ids", "m2 is on a post").await;
-    let unchanged = get_ok(&app, &schedule_path(&first_id), Some(&alice)).await;
+    let unchanged = app.get_ok(&schedule_path(&first_id), Some(&alice)).await;
     assert_eq!(unchanged, edited, "a refused edit changes nothing");
-    assert_not_attachable(&app, &alice, &[m1], "m1 is still reserved").await;
+    app.assert_not_attachable(&alice, &[m1], "m1 is still reserved")
+        .await;
     let other = schedule_with(&app, &alice, "other", &[m4], after(&app, 2 * HOUR)).await;
     assert_eq!(
         media_ids_of(&other),
@@ -841,7 +750,8 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
     .await;
     assert_refused_field(response, "content", "no content and no media").await;
     assert_eq!(
-        get_ok(&app, &schedule_path(&id_of(&other)), Some(&alice)).await,
+        app.get_ok(&schedule_path(&id_of(&other)), Some(&alice))
+            .await,
         bare
     );
 
@@ -850,7 +760,7 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
         cancel(&app, Some(&alice), &first_id).await.status(),
         StatusCode::NO_CONTENT
     );
-    let post = json_created(post_with_media(&app, &alice, &[m1]).await, "m1 released").await;
+    let post = app.create_post_with_media(&alice, &[m1]).await;
     assert_eq!(media_ids_of(&post), [m1]);
     let again = schedule_with(&app, &alice, "again", &[m3], after(&app, HOUR)).await;
     assert_eq!(media_ids_of(&again), [m3]);
@@ -858,7 +768,7 @@ async fn reserved_media_is_released_by_cancelling_and_replaced_by_editing(app: T
         cancel(&app, Some(&alice), &id_of(&other)).await.status(),
         StatusCode::NO_CONTENT
     );
-    let post = json_created(post_with_media(&app, &alice, &[m4]).await, "m4 released").await;
+    let post = app.create_post_with_media(&alice, &[m4]).await;
     assert_eq!(media_ids_of(&post), [m4]);
 }
 
@@ -866,7 +776,7 @@ async fn reserved_media_outlives_the_cleanup_and_is_published_in_order(app: Test
     let alice = app.user("alice").await;
     let mut uploads = Vec::new();
     for _ in 0..5 {
-        uploads.push(upload(&app, &alice).await);
+        uploads.push(app.upload_image(&alice).await);
     }
     let [m1, m2, m3, never, released] = [0, 1, 2, 3, 4].map(|i| media_id(&uploads[i]));
     let publish_at = after(&app, 2 * DAY);
@@ -877,14 +787,17 @@ async fn reserved_media_outlives_the_cleanup_and_is_published_in_order(app: Test
     app.advance(DAY + HOUR);
     let removed = roost::media::cleanup::run_once(&app.state).await.unwrap();
     assert_eq!(removed, 1, "only the never-used upload is cleaned up");
-    assert_files(&app, &uploads[3], false).await;
+    app.assert_files(&uploads[3], false).await;
     for media in &album["media"].as_array().unwrap().clone() {
-        assert_files(&app, media, true).await;
+        app.assert_files(media, true).await;
     }
-    assert_files(&app, &uploads[4], true).await;
-    let fetched = get_ok(&app, &schedule_path(&id_of(&album)), Some(&alice)).await;
+    app.assert_files(&uploads[4], true).await;
+    let fetched = app
+        .get_ok(&schedule_path(&id_of(&album)), Some(&alice))
+        .await;
     assert_eq!(fetched, album, "the schedule still has its media");
-    assert_not_attachable(&app, &alice, &[never], "the cleaned-up upload is gone").await;
+    app.assert_not_attachable(&alice, &[never], "the cleaned-up upload is gone")
+        .await;
 
     // Cancelled after a day, the released upload is as old as any unattached one: cleaned up.
     assert_eq!(
@@ -897,7 +810,7 @@ async fn reserved_media_outlives_the_cleanup_and_is_published_in_order(app: Test
         roost::media::cleanup::run_once(&app.state).await.unwrap(),
         1
     );
-    assert_files(&app, &uploads[4], false).await;
+    app.assert_files(&uploads[4], false).await;
 
     // Published a day later: the post carries the media, in the schedule's order.
     app.advance(DAY);
@@ -912,10 +825,11 @@ async fn reserved_media_outlives_the_cleanup_and_is_published_in_order(app: Test
         0
     );
     for media in posts[0]["media"].as_array().unwrap() {
-        assert_files(&app, media, true).await;
+        app.assert_files(media, true).await;
     }
     // On a post now, they stay attached to it.
-    assert_not_attachable(&app, &alice, &[m1], "m1 is on the published post").await;
+    app.assert_not_attachable(&alice, &[m1], "m1 is on the published post")
+        .await;
 }
 
 both_databases!(
@@ -951,7 +865,9 @@ async fn schedules_are_listed_soonest_first_and_only_to_their_author(app: TestAp
     schedule(&app, &bob, "bob's", base - TimeDelta::minutes(30)).await;
 
     let soonest_first = ["t1", "t2", "t3", "c3", "c4", "c5", "c6", "c7"];
-    let page = get_ok(&app, &format!("{SCHEDULED}?limit=100"), Some(&alice)).await;
+    let page = app
+        .get_ok(&format!("{SCHEDULED}?limit=100"), Some(&alice))
+        .await;
     assert_eq!(contents(&page), soonest_first);
     assert_eq!(page["next_cursor"], Value::Null);
     for item in page["items"].as_array().unwrap() {
@@ -966,11 +882,12 @@ async fn schedules_are_listed_soonest_first_and_only_to_their_author(app: TestAp
         .map(|chunk| chunk.iter().map(|c| (*c).to_owned()).collect())
         .collect();
     assert_eq!(
-        walk_posts(&app, &format!("{SCHEDULED}?limit=2"), Some(&alice), 2).await,
+        app.walk(&format!("{SCHEDULED}?limit=2"), Some(&alice), 2, contents)
+            .await,
         expected
     );
     assert_eq!(
-        walk_posts(&app, &format!("{SCHEDULED}?limit=3"), Some(&alice), 3)
+        app.walk(&format!("{SCHEDULED}?limit=3"), Some(&alice), 3, contents)
             .await
             .concat(),
         soonest_first
@@ -978,11 +895,11 @@ async fn schedules_are_listed_soonest_first_and_only_to_their_author(app: TestAp
     assert_eq!(scheduled_contents(&app, &bob).await, ["bob's"]);
     let carol = app.user("carol").await;
     assert_eq!(
-        get_ok(&app, SCHEDULED, Some(&carol)).await,
+        app.get_ok(SCHEDULED, Some(&carol)).await,
         json!({"items": [], "next_cursor": null})
     );
     // Published posts are not scheduled: alice's own post does not show up.
-    crate::posts::create_post(&app, &alice, "a post").await;
+    app.create_post(&alice, "a post").await;
     assert_eq!(scheduled_contents(&app, &alice).await, soonest_first);
 }
 
@@ -1013,7 +930,9 @@ async fn the_schedule_list_refuses_bad_limits_and_cursors(app: TestApp) {
             .await;
         assert_problem(response, 400, "invalid_cursor").await;
     }
-    let page = get_ok(&app, &format!("{SCHEDULED}?limit=1"), Some(&alice)).await;
+    let page = app
+        .get_ok(&format!("{SCHEDULED}?limit=1"), Some(&alice))
+        .await;
     assert_eq!(contents(&page), ["one"]);
     assert!(page["next_cursor"].is_string());
 }
@@ -1024,7 +943,7 @@ async fn a_schedule_is_readable_only_by_its_author(app: TestApp) {
     let schedule = schedule(&app, &alice, "private plans", after(&app, HOUR)).await;
     let id = id_of(&schedule);
     assert_eq!(
-        get_ok(&app, &schedule_path(&id), Some(&alice)).await,
+        app.get_ok(&schedule_path(&id), Some(&alice)).await,
         schedule
     );
     assert_problem(get_schedule(&app, Some(&bob), &id).await, 404, "not_found").await;
@@ -1068,7 +987,7 @@ async fn the_author_can_edit_a_schedule(app: TestApp) {
     assert_eq!(timestamp(&moved["publish_at"]), later, "{moved}");
     assert_eq!(moved["content"], "second #Two #two");
 
-    let media = upload(&app, &alice).await;
+    let media = app.upload_image(&alice).await;
     let with_media = patch_ok(&app, &alice, &id, &json!({"media_ids": [media_id(&media)]})).await;
     assert_eq!(with_media["media"], json!([media]));
     assert_eq!(with_media["content"], "second #Two #two");
@@ -1087,7 +1006,7 @@ async fn the_author_can_edit_a_schedule(app: TestApp) {
     assert_eq!(all["created_at"], original["created_at"]);
     let unchanged = patch_ok(&app, &alice, &id, &json!({})).await;
     assert_eq!(unchanged, all, "an empty edit changes nothing");
-    assert_eq!(get_ok(&app, &schedule_path(&id), Some(&alice)).await, all);
+    assert_eq!(app.get_ok(&schedule_path(&id), Some(&alice)).await, all);
     assert_eq!(scheduled_contents(&app, &alice).await, ["third"]);
 
     // Refused edits change nothing.
@@ -1121,7 +1040,7 @@ async fn the_author_can_edit_a_schedule(app: TestApp) {
         let response = patch_schedule(&app, Some(&alice), &id, &body).await;
         assert_refused_field(response, field, &body.to_string()).await;
         assert_eq!(
-            get_ok(&app, &schedule_path(&id), Some(&alice)).await,
+            app.get_ok(&schedule_path(&id), Some(&alice)).await,
             all,
             "after {body}"
         );
@@ -1136,7 +1055,7 @@ async fn the_author_can_edit_a_schedule(app: TestApp) {
         let response = patch_schedule(&app, Some(token), target, &json!({"content": "mine"})).await;
         assert_problem(response, 404, "not_found").await;
     }
-    assert_eq!(get_ok(&app, &schedule_path(&id), Some(&alice)).await, all);
+    assert_eq!(app.get_ok(&schedule_path(&id), Some(&alice)).await, all);
 }
 
 async fn the_author_can_cancel_a_schedule_once(app: TestApp) {
@@ -1160,7 +1079,7 @@ async fn the_author_can_cancel_a_schedule_once(app: TestApp) {
     // A cancelled schedule is never published.
     app.advance(3 * HOUR);
     publish(&app).await;
-    assert_eq!(list_contents(&app, MY_POSTS, Some(&alice)).await, ["kept"]);
+    assert_eq!(app.list_contents(MY_POSTS, Some(&alice)).await, ["kept"]);
 }
 
 both_databases!(
@@ -1179,9 +1098,9 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
-    follow(&app, &bob, "alice").await;
-    let m1 = upload(&app, &alice).await;
-    let m2 = upload(&app, &alice).await;
+    app.follow(&bob, "alice").await;
+    let m1 = app.upload_image(&alice).await;
+    let m2 = app.upload_image(&alice).await;
     let publish_at = after(&app, HOUR);
     let scheduled = schedule_with(
         &app,
@@ -1197,16 +1116,16 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     assert_eq!(publish(&app).await, 0);
     app.advance(HOUR - SECOND);
     assert_eq!(publish(&app).await, 0);
-    let early = crate::posts::create_post(&app, &alice, "an ordinary post").await;
+    let early = app.create_post(&alice, "an ordinary post").await;
     assert_eq!(
-        list_contents(&app, FEED, Some(&bob)).await,
+        app.list_contents(FEED, Some(&bob)).await,
         ["an ordinary post"]
     );
     assert_eq!(
-        get_ok(&app, "/api/v1/tags/world", None).await["post_count"],
+        app.get_ok("/api/v1/tags/world", None).await["post_count"],
         0
     );
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
     assert_eq!(scheduled_contents(&app, &alice).await.len(), 1);
 
     // Past due: one pass publishes it, with the publishing moment as its created_at.
@@ -1237,29 +1156,29 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     assert_eq!(posts[1]["id"], early["id"], "newer than the ordinary post");
     let post_id = id_of(post);
     assert_eq!(
-        get_ok(&app, &post_path(&post_id), None).await["content"],
+        app.get_ok(&post_path(&post_id), None).await["content"],
         post["content"]
     );
 
     // Everywhere a post shows up.
     let both = ["Hello #World from the past", "an ordinary post"];
-    assert_eq!(list_contents(&app, FEED, Some(&bob)).await, both);
-    assert_eq!(list_contents(&app, FEED, Some(&alice)).await, both);
-    assert!(list_contents(&app, FEED, Some(&carol)).await.is_empty());
-    assert_eq!(list_contents(&app, POSTS, None).await, both);
+    assert_eq!(app.list_contents(FEED, Some(&bob)).await, both);
+    assert_eq!(app.list_contents(FEED, Some(&alice)).await, both);
+    assert!(app.list_contents(FEED, Some(&carol)).await.is_empty());
+    assert_eq!(app.list_contents(POSTS, None).await, both);
     assert_eq!(
-        list_contents(&app, "/api/v1/users/alice/posts", None).await,
+        app.list_contents("/api/v1/users/alice/posts", None).await,
         both
     );
     assert_eq!(
-        list_contents(&app, "/api/v1/tags/world/posts", None).await,
+        app.list_contents("/api/v1/tags/world/posts", None).await,
         ["Hello #World from the past"]
     );
     assert_eq!(
-        get_ok(&app, "/api/v1/tags/world", None).await["post_count"],
+        app.get_ok("/api/v1/tags/world", None).await["post_count"],
         1
     );
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.posts_count("alice").await, 2);
 
     // The schedule is gone.
     assert!(scheduled_contents(&app, &alice).await.is_empty());
@@ -1270,9 +1189,9 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     app.advance(DAY);
     assert_eq!(publish(&app).await, 0);
     assert_eq!(my_posts(&app, &alice).await.len(), 2);
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.posts_count("alice").await, 2);
     assert_eq!(
-        get_ok(&app, "/api/v1/tags/world", None).await["post_count"],
+        app.get_ok("/api/v1/tags/world", None).await["post_count"],
         1
     );
 }
@@ -1288,10 +1207,10 @@ async fn only_due_schedules_are_published_each_at_its_time(app: TestApp) {
     // One microsecond early is early; the exact moment is due.
     app.advance(10 * MINUTE - Duration::from_micros(1));
     assert_eq!(publish(&app).await, 0);
-    assert!(list_contents(&app, POSTS, None).await.is_empty());
+    assert!(app.list_contents(POSTS, None).await.is_empty());
     app.advance(Duration::from_micros(1));
     publish(&app).await;
-    assert_eq!(list_contents(&app, POSTS, None).await, ["at ten"]);
+    assert_eq!(app.list_contents(POSTS, None).await, ["at ten"]);
     let posts = my_posts(&app, &alice).await;
     assert_eq!(
         timestamp(&posts[0]["created_at"]),
@@ -1301,24 +1220,21 @@ async fn only_due_schedules_are_published_each_at_its_time(app: TestApp) {
     app.advance(15 * MINUTE);
     publish(&app).await;
     assert_eq!(
-        list_contents(&app, POSTS, None).await,
+        app.list_contents(POSTS, None).await,
         ["at twenty", "at ten"]
     );
-    assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&bob)).await,
-        ["at twenty"]
-    );
+    assert_eq!(app.list_contents(MY_POSTS, Some(&bob)).await, ["at twenty"]);
     assert_eq!(scheduled_contents(&app, &alice).await, ["at thirty"]);
     assert!(scheduled_contents(&app, &bob).await.is_empty());
 
     app.advance(HOUR);
     publish(&app).await;
     assert_eq!(
-        list_contents(&app, POSTS, None).await,
+        app.list_contents(POSTS, None).await,
         ["at thirty", "at twenty", "at ten"]
     );
-    assert_eq!(posts_count(&app, "alice").await, 2);
-    assert_eq!(posts_count(&app, "bob").await, 1);
+    assert_eq!(app.posts_count("alice").await, 2);
+    assert_eq!(app.posts_count("bob").await, 1);
 }
 
 async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp) {
@@ -1358,7 +1274,7 @@ async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp
     app.advance(31 * MINUTE);
     publish(&app).await;
     assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&alice)).await,
+        app.list_contents(MY_POSTS, Some(&alice)).await,
         ["brought forward"]
     );
 
@@ -1366,7 +1282,7 @@ async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp
     app.advance(30 * MINUTE);
     publish(&app).await;
     assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&alice)).await,
+        app.list_contents(MY_POSTS, Some(&alice)).await,
         ["untouched", "brought forward"]
     );
     assert_eq!(scheduled_contents(&app, &alice).await, ["final #Edited"]);
@@ -1381,18 +1297,18 @@ async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp
     app.advance(20 * DAY);
     publish(&app).await;
     assert_eq!(
-        list_contents(&app, POSTS, None).await,
+        app.list_contents(POSTS, None).await,
         ["final #Edited", "untouched", "brought forward"]
     );
     assert!(scheduled_contents(&app, &alice).await.is_empty());
-    assert_eq!(posts_count(&app, "alice").await, 3);
+    assert_eq!(app.posts_count("alice").await, 3);
 }
 
 async fn deleting_an_account_removes_its_schedules(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    follow(&app, &bob, "alice").await;
-    let media = upload(&app, &alice).await;
+    app.follow(&bob, "alice").await;
+    let media = app.upload_image(&alice).await;
     schedule_with(
         &app,
         &alice,
@@ -1404,22 +1320,16 @@ async fn deleting_an_account_removes_its_schedules(app: TestApp) {
     schedule(&app, &alice, "alice plain", after(&app, HOUR)).await;
     schedule(&app, &bob, "bob's", after(&app, HOUR)).await;
 
-    let response = app
-        .request(Method::DELETE, "/api/v1/me", Some(&alice))
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_files(&app, &media, false).await;
+    app.delete_account(&alice).await;
+    app.assert_files(&media, false).await;
 
     app.advance(2 * HOUR);
     publish(&app).await;
-    assert_eq!(list_contents(&app, POSTS, None).await, ["bob's"]);
-    assert_eq!(list_contents(&app, FEED, Some(&bob)).await, ["bob's"]);
+    assert_eq!(app.list_contents(POSTS, None).await, ["bob's"]);
+    assert_eq!(app.list_contents(FEED, Some(&bob)).await, ["bob's"]);
     app.advance(DAY);
     assert_eq!(publish(&app).await, 0);
-    assert_eq!(list_contents(&app, POSTS, None).await, ["bob's"]);
+    assert_eq!(app.list_contents(POSTS, None).await, ["bob's"]);
     let response = app.get("/api/v1/users/alice", None).await;
     assert_problem(response, 404, "not_found").await;
 }
@@ -1446,12 +1356,12 @@ async fn more_due_schedules_than_one_batch_are_all_published(app: TestApp) {
     }
     app.advance(10 * MINUTE);
     publish(&app).await;
-    let page = get_ok(&app, &format!("{POSTS}?limit=100"), None).await;
+    let page = app.get_ok(&format!("{POSTS}?limit=100"), None).await;
     let published: Vec<String> = contents(&page);
     assert_eq!(published.len(), 57, "every due schedule is published");
     assert_eq!(published.into_iter().collect::<BTreeSet<_>>(), expected);
-    assert_eq!(posts_count(&app, "alice").await, 38);
-    assert_eq!(posts_count(&app, "bob").await, 19);
+    assert_eq!(app.posts_count("alice").await, 38);
+    assert_eq!(app.posts_count("bob").await, 19);
     assert!(scheduled_contents(&app, &alice).await.is_empty());
     assert!(scheduled_contents(&app, &bob).await.is_empty());
     assert_eq!(publish(&app).await, 0);
@@ -1514,7 +1424,8 @@ async fn edits_and_cancellations_racing_the_publisher_are_all_or_nothing(app: Te
         let ((), statuses) = tokio::join!(publishing, requests);
         // Whatever the passes skipped (rows the requests held) is published now.
         publish(&app).await;
-        let published: BTreeSet<String> = list_contents(&app, MY_POSTS, Some(&alice))
+        let published: BTreeSet<String> = app
+            .list_contents(MY_POSTS, Some(&alice))
             .await
             .into_iter()
             .collect();
@@ -1548,7 +1459,7 @@ async fn edits_and_cancellations_racing_the_publisher_are_all_or_nothing(app: Te
         assert!(scheduled_contents(&app, &alice).await.is_empty());
     }
     let posts = my_posts(&app, &alice).await.len() as i64;
-    assert_eq!(posts_count(&app, "alice").await, posts, "{outcomes:?}");
+    assert_eq!(app.posts_count("alice").await, posts, "{outcomes:?}");
 }
 
 both_databases!(
@@ -1567,7 +1478,7 @@ both_databases!(
 async fn overdue_schedules_are_published_promptly_after_a_restart(app: TestApp) {
     let mut app = app;
     let alice = app.user("alice").await;
-    let media = upload(&app, &alice).await;
+    let media = app.upload_image(&alice).await;
     schedule(&app, &alice, "overdue one", after(&app, 10 * MINUTE)).await;
     schedule_with(
         &app,
@@ -1607,13 +1518,13 @@ async fn overdue_schedules_are_published_promptly_after_a_restart(app: TestApp) 
         if post["content"] == "overdue two #restart" {
             // The same upload (its URLs name the new server's address).
             assert_eq!(media_ids_of(post), [media_id(&media)]);
-            assert_files(&second, &post["media"][0], true).await;
+            second.assert_files(&post["media"][0], true).await;
             assert_eq!(post["tags"], json!(["restart"]));
         }
     }
-    let page = get_ok(&second, SCHEDULED, Some(&alice)).await;
+    let page = second.get_ok(SCHEDULED, Some(&alice)).await;
     assert_eq!(page["items"], json!([future]), "the future one waits");
-    assert_eq!(posts_count(&second, "alice").await, 2);
+    assert_eq!(second.posts_count("alice").await, 2);
 }
 
 both_databases!(overdue_schedules_are_published_promptly_after_a_restart);
@@ -1669,7 +1580,7 @@ fn real_time_in(millis: i64) -> DateTime<Utc> {
 async fn schedules_are_published_on_time_by_the_running_server(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    follow(&app, &bob, "alice").await;
+    app.follow(&bob, "alice").await;
 
     let created_for = real_time_in(1500);
     schedule(&app, &alice, "created for soon", created_for).await;
@@ -1691,11 +1602,11 @@ async fn schedules_are_published_on_time_by_the_running_server(app: TestApp) {
     assert_published_on_time(&app, &alice, "moved to soon", moved_to).await;
 
     assert_eq!(
-        list_contents(&app, FEED, Some(&bob)).await,
+        app.list_contents(FEED, Some(&bob)).await,
         ["moved to soon", "created for soon"]
     );
     assert!(scheduled_contents(&app, &alice).await.is_empty());
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.posts_count("alice").await, 2);
 }
 
 const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
@@ -1800,7 +1711,7 @@ async fn two_servers_on_one_postgres_database_publish_each_schedule_once() {
         0
     );
 
-    let page = get_ok(&second, &format!("{POSTS}?limit=100"), None).await;
+    let page = second.get_ok(&format!("{POSTS}?limit=100"), None).await;
     let posts = page["items"].as_array().unwrap();
     assert_eq!(posts.len(), 50);
     assert_eq!(page["next_cursor"], Value::Null);
@@ -1819,7 +1730,7 @@ async fn two_servers_on_one_postgres_database_publish_each_schedule_once() {
         assert_eq!(post["author"]["username"], author, "{content}");
     }
     for (i, name) in names.iter().enumerate() {
-        assert_eq!(posts_count(&first, name).await, 10, "{name}");
+        assert_eq!(first.posts_count(name).await, 10, "{name}");
         assert!(
             scheduled_contents(servers[i % 2], &tokens[i])
                 .await
