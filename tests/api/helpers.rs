@@ -4,13 +4,17 @@
 //! - [`TestApp`] starts the application and sends requests (`get`, `post_json`, `request`);
 //! - scenario steps, each asserting that it succeeded: accounts (`user`, `users`, `logout`,
 //!   `delete_account`), the follow graph (`follow`, `unfollow`), posts (`create_post`,
-//!   `delete_post`, `like`, `comment`) and media (`upload_image`, `assert_files`);
+//!   `delete_post`, `like`, `comment`), media (`upload_image`, `assert_files`) and
+//!   publishing what is due (`publish_due`);
 //! - lists: a page's `usernames`, `contents` or `ids`, one page with its `Link`
 //!   ([`TestApp::fetch_page`]), and every page of a list ([`TestApp::walk`]);
-//! - reading answers: [`json_ok`], [`json_created`], [`assert_problem`], [`timestamp`].
+//! - reading answers: [`json_ok`], [`json_created`], [`assert_problem`], [`timestamp`];
+//! - waiting for what another task does (a publisher, a clean-up, a recovering database):
+//!   [`eventually`], which polls instead of sleeping.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use reqwest::multipart::{Form, Part};
@@ -892,5 +896,71 @@ impl TestApp {
     /// Contents of a list's first page of up to 100 (posts, comments or schedules).
     pub async fn list_contents(&self, path: &str, token: Option<&str>) -> Vec<String> {
         contents(&self.get_ok(&with_param(path, "limit=100"), token).await)
+    }
+
+    /// Publishes every schedule due as of the app's clock, with the publisher's own pass,
+    /// and returns how many this call published. On PostgreSQL the app's background
+    /// publisher may hold some due schedules, locked, in a round of its own (the pass skips
+    /// those): this waits for them too, so that on return nothing due is left unpublished.
+    pub async fn publish_due(&self) -> u64 {
+        let mut published = 0;
+        eventually(
+            Duration::from_secs(2),
+            "every schedule due by the app's clock is published",
+            async || {
+                published += roost::scheduler::publisher::publish_due(&self.state)
+                    .await
+                    .expect("a publishing pass");
+                let next = roost::scheduler::store::next_due(&self.state.db)
+                    .await
+                    .expect("the next due time");
+                let still_due = next.is_some_and(|due| due <= self.state.clock.now());
+                (!still_due).then_some(())
+            },
+        )
+        .await;
+        published
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Waiting for another task
+// ---------------------------------------------------------------------------------------
+
+/// How often [`eventually`] looks again.
+const POLL_EVERY: Duration = Duration::from_millis(10);
+
+/// Polls `check` until it returns `Some`, and returns that value; fails, saying `what` was
+/// expected, when `within` has passed first. Scenarios wait with this for what another
+/// task brings about (the publisher, the media clean-up, a database coming back), never
+/// with a fixed sleep: the test goes on as soon as the outcome shows.
+pub async fn eventually<T>(
+    within: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Polls `check` until `within` has passed, and fails, saying what was expected, as soon as
+/// it returns `false`: for what must stay true for a while (no duplicate appears).
+pub async fn holds_for(within: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        assert!(check().await, "{what}: broken within {within:?}");
+        if tokio::time::Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
     }
 }

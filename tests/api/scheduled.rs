@@ -21,8 +21,8 @@ use tokio::task::JoinSet;
 
 use crate::both_databases;
 use crate::helpers::{
-    POSTS, TestApp, UNKNOWN_TOKEN, assert_problem, assert_refused_field, contents, id_of,
-    json_created, json_ok, media_id, media_ids_of, post_path, timestamp,
+    POSTS, TestApp, UNKNOWN_TOKEN, assert_problem, assert_refused_field, contents, eventually,
+    holds_for, id_of, json_created, json_ok, media_id, media_ids_of, post_path, timestamp,
 };
 
 const SCHEDULED: &str = "/api/v1/scheduled-posts";
@@ -148,46 +148,6 @@ async fn my_posts(app: &TestApp, token: &str) -> Vec<Value> {
         .as_array()
         .expect("a list")
         .clone()
-}
-
-/// Publishes what is due as of the application's clock: one publishing pass, repeated
-/// while a due schedule remains (on PostgreSQL the app's own publisher may hold some of
-/// them, locked, in a round of its own; the pass skips those). Fails if any is still due
-/// after 2 s. Returns how many these passes published.
-async fn publish(app: &TestApp) -> u64 {
-    let deadline = tokio::time::Instant::now() + 2 * SECOND;
-    let mut published = 0;
-    loop {
-        published += roost::scheduler::publisher::publish_due(&app.state)
-            .await
-            .expect("a publishing pass");
-        let next = roost::scheduler::store::next_due(&app.state.db)
-            .await
-            .expect("the next due time");
-        match next {
-            Some(due) if due <= now(app) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "a schedule due at {due} is still unpublished"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            _ => return published,
-        }
-    }
-}
-
-/// Polls `GET /me/posts` every 50 ms until it holds `count` posts or `within` has passed;
-/// returns the last page's posts.
-async fn wait_for_posts(app: &TestApp, token: &str, count: usize, within: Duration) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let posts = my_posts(app, token).await;
-        if posts.len() >= count || tokio::time::Instant::now() >= deadline {
-            return posts;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -814,7 +774,7 @@ async fn reserved_media_outlives_the_cleanup_and_is_published_in_order(app: Test
 
     // Published a day later: the post carries the media, in the schedule's order.
     app.advance(DAY);
-    publish(&app).await;
+    app.publish_due().await;
     let posts = my_posts(&app, &alice).await;
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert_eq!(posts[0]["content"], "Album #photos");
@@ -1078,7 +1038,7 @@ async fn the_author_can_cancel_a_schedule_once(app: TestApp) {
     }
     // A cancelled schedule is never published.
     app.advance(3 * HOUR);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(app.list_contents(MY_POSTS, Some(&alice)).await, ["kept"]);
 }
 
@@ -1113,9 +1073,9 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     let id = id_of(&scheduled);
 
     // Not due: nothing happens, however often the publisher runs.
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
     app.advance(HOUR - SECOND);
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
     let early = app.create_post(&alice, "an ordinary post").await;
     assert_eq!(
         app.list_contents(FEED, Some(&bob)).await,
@@ -1131,7 +1091,7 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     // Past due: one pass publishes it, with the publishing moment as its created_at.
     app.advance(7 * MINUTE);
     let published_at = now(&app);
-    publish(&app).await;
+    app.publish_due().await;
     let posts = my_posts(&app, &alice).await;
     assert_eq!(posts.len(), 2, "{posts:?}");
     let post = &posts[0];
@@ -1185,9 +1145,9 @@ async fn a_due_schedule_is_published_once_as_a_post_by_its_author(app: TestApp) 
     assert_no_schedule(&app, &alice, &id).await;
 
     // Exactly once: later passes publish nothing.
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
     app.advance(DAY);
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
     assert_eq!(my_posts(&app, &alice).await.len(), 2);
     assert_eq!(app.posts_count("alice").await, 2);
     assert_eq!(
@@ -1206,10 +1166,10 @@ async fn only_due_schedules_are_published_each_at_its_time(app: TestApp) {
 
     // One microsecond early is early; the exact moment is due.
     app.advance(10 * MINUTE - Duration::from_micros(1));
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
     assert!(app.list_contents(POSTS, None).await.is_empty());
     app.advance(Duration::from_micros(1));
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(app.list_contents(POSTS, None).await, ["at ten"]);
     let posts = my_posts(&app, &alice).await;
     assert_eq!(
@@ -1218,7 +1178,7 @@ async fn only_due_schedules_are_published_each_at_its_time(app: TestApp) {
     );
 
     app.advance(15 * MINUTE);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(
         app.list_contents(POSTS, None).await,
         ["at twenty", "at ten"]
@@ -1228,7 +1188,7 @@ async fn only_due_schedules_are_published_each_at_its_time(app: TestApp) {
     assert!(scheduled_contents(&app, &bob).await.is_empty());
 
     app.advance(HOUR);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(
         app.list_contents(POSTS, None).await,
         ["at thirty", "at twenty", "at ten"]
@@ -1272,7 +1232,7 @@ async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp
     );
 
     app.advance(31 * MINUTE);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(
         app.list_contents(MY_POSTS, Some(&alice)).await,
         ["brought forward"]
@@ -1280,7 +1240,7 @@ async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp
 
     // At the old time of the postponed one, only the untouched one is due.
     app.advance(30 * MINUTE);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(
         app.list_contents(MY_POSTS, Some(&alice)).await,
         ["untouched", "brought forward"]
@@ -1288,14 +1248,14 @@ async fn edits_and_cancellations_before_due_shape_what_is_published(app: TestApp
     assert_eq!(scheduled_contents(&app, &alice).await, ["final #Edited"]);
 
     app.advance(HOUR);
-    publish(&app).await;
+    app.publish_due().await;
     let posts = my_posts(&app, &alice).await;
     assert_eq!(posts[0]["content"], "final #Edited");
     assert_eq!(posts[0]["tags"], json!(["edited"]));
     assert_eq!(timestamp(&posts[0]["created_at"]), at(121));
 
     app.advance(20 * DAY);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(
         app.list_contents(POSTS, None).await,
         ["final #Edited", "untouched", "brought forward"]
@@ -1324,11 +1284,11 @@ async fn deleting_an_account_removes_its_schedules(app: TestApp) {
     app.assert_files(&media, false).await;
 
     app.advance(2 * HOUR);
-    publish(&app).await;
+    app.publish_due().await;
     assert_eq!(app.list_contents(POSTS, None).await, ["bob's"]);
     assert_eq!(app.list_contents(FEED, Some(&bob)).await, ["bob's"]);
     app.advance(DAY);
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
     assert_eq!(app.list_contents(POSTS, None).await, ["bob's"]);
     let response = app.get("/api/v1/users/alice", None).await;
     assert_problem(response, 404, "not_found").await;
@@ -1355,7 +1315,7 @@ async fn more_due_schedules_than_one_batch_are_all_published(app: TestApp) {
         expected.insert(content);
     }
     app.advance(10 * MINUTE);
-    publish(&app).await;
+    app.publish_due().await;
     let page = app.get_ok(&format!("{POSTS}?limit=100"), None).await;
     let published: Vec<String> = contents(&page);
     assert_eq!(published.len(), 57, "every due schedule is published");
@@ -1364,7 +1324,7 @@ async fn more_due_schedules_than_one_batch_are_all_published(app: TestApp) {
     assert_eq!(app.posts_count("bob").await, 19);
     assert!(scheduled_contents(&app, &alice).await.is_empty());
     assert!(scheduled_contents(&app, &bob).await.is_empty());
-    assert_eq!(publish(&app).await, 0);
+    assert_eq!(app.publish_due().await, 0);
 }
 
 /// Edits and cancellations racing the publisher are all or nothing: an edit that answered
@@ -1394,6 +1354,8 @@ async fn edits_and_cancellations_racing_the_publisher_are_all_or_nothing(app: Te
 
         let done = AtomicBool::new(false);
         let publishing = async {
+            // Started 0 to 2 ms after the requests, so that the rounds meet them at
+            // different points.
             tokio::time::sleep(Duration::from_millis(round % 3)).await;
             while !done.load(Ordering::Relaxed) {
                 roost::scheduler::publisher::publish_due(&app.state)
@@ -1423,7 +1385,7 @@ async fn edits_and_cancellations_racing_the_publisher_are_all_or_nothing(app: Te
         };
         let ((), statuses) = tokio::join!(publishing, requests);
         // Whatever the passes skipped (rows the requests held) is published now.
-        publish(&app).await;
+        app.publish_due().await;
         let published: BTreeSet<String> = app
             .list_contents(MY_POSTS, Some(&alice))
             .await
@@ -1492,7 +1454,7 @@ async fn overdue_schedules_are_published_promptly_after_a_restart(app: TestApp) 
     app.stop().await;
 
     // The server comes back an hour later. Its periodic re-check is an hour away, so only
-    // the pass it makes at start can publish them within the 5 seconds waited here.
+    // the pass it makes at start can publish them within the 5 seconds allowed here.
     let restart_at = app.clock.now() + TimeDelta::hours(1);
     let clock = Arc::new(ManualClock::new(restart_at));
     let second = TestApp::start_on(
@@ -1502,7 +1464,15 @@ async fn overdue_schedules_are_published_promptly_after_a_restart(app: TestApp) 
         Some(clock),
     )
     .await;
-    let posts = wait_for_posts(&second, &alice, 2, 5 * SECOND).await;
+    let posts = eventually(
+        5 * SECOND,
+        "the overdue schedules are published after the restart",
+        async || {
+            let posts = my_posts(&second, &alice).await;
+            (posts.len() >= 2).then_some(posts)
+        },
+    )
+    .await;
     let mut published: Vec<&str> = posts
         .iter()
         .map(|p| p["content"].as_str().unwrap())
@@ -1529,9 +1499,9 @@ async fn overdue_schedules_are_published_promptly_after_a_restart(app: TestApp) 
 
 both_databases!(overdue_schedules_are_published_promptly_after_a_restart);
 
-/// Polls `GET /me/posts` every 50 ms until `content` shows up, at the latest 2 s after
-/// `publish_at` (real clock); asserts it did, and that its `created_at` lies within those
-/// 2 s. Returns the post.
+/// Polls `GET /me/posts` until `content` shows up, at the latest 2 s after `publish_at`
+/// (real clock); asserts it did, and that its `created_at` lies within those 2 s. Returns
+/// the post.
 async fn assert_published_on_time(
     app: &TestApp,
     token: &str,
@@ -1539,31 +1509,34 @@ async fn assert_published_on_time(
     publish_at: DateTime<Utc>,
 ) -> Value {
     let deadline = publish_at + TimeDelta::seconds(2);
-    loop {
-        let asked_at = Utc::now();
-        let found = my_posts(app, token)
-            .await
-            .into_iter()
-            .find(|post| post["content"] == content);
-        if let Some(post) = found {
-            let created_at = timestamp(&post["created_at"]);
-            assert!(
-                created_at >= publish_at,
-                "{content:?} due {publish_at} was published early, at {created_at}"
-            );
-            assert!(
-                created_at <= deadline,
-                "{content:?} due {publish_at} was published at {created_at}"
-            );
-            return post;
-        }
-        assert!(
-            asked_at <= deadline,
-            "{content:?} due {publish_at} was still unpublished at {asked_at}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Looked for until the deadline, and once more right after it.
+    let within = (deadline - Utc::now()).to_std().unwrap_or_default() + LOOK_AGAIN;
+    let post = eventually(
+        within,
+        &format!("{content:?} due {publish_at} is published by {deadline}"),
+        async || {
+            my_posts(app, token)
+                .await
+                .into_iter()
+                .find(|post| post["content"] == content)
+        },
+    )
+    .await;
+    let created_at = timestamp(&post["created_at"]);
+    assert!(
+        created_at >= publish_at,
+        "{content:?} due {publish_at} was published early, at {created_at}"
+    );
+    assert!(
+        created_at <= deadline,
+        "{content:?} due {publish_at} was published at {created_at}"
+    );
+    post
 }
+
+/// How long after a real-time deadline a post is still looked for once: the time one
+/// request takes, not a grace period (`created_at` must still be within the deadline).
+const LOOK_AGAIN: Duration = Duration::from_millis(50);
 
 /// The real milliseconds-precise now plus `millis`.
 fn real_time_in(millis: i64) -> DateTime<Utc> {
@@ -1695,12 +1668,28 @@ async fn two_servers_on_one_postgres_database_publish_each_schedule_once() {
         50
     );
 
-    // Everything is due by due + 1 s and must be published 2 s later; wait a further second
-    // for any duplicate to show.
+    // Everything is due by due + 1 s and must be published 2 s later; a further second is
+    // allowed for any duplicate to show. The test goes on as soon as all 50 are published,
+    // and fails as soon as a 51st post appears.
     let settled = due + TimeDelta::seconds(4);
-    while Utc::now() < settled {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let until_settled = || (settled - Utc::now()).to_std().unwrap_or_default();
+    let posts = async || count(&first, "SELECT COUNT(*) AS n FROM posts").await;
+    eventually(
+        until_settled(),
+        "all 50 schedules are published",
+        async || {
+            let published = posts().await;
+            assert!(published <= 50, "{published} posts of 50 schedules");
+            (published == 50).then_some(())
+        },
+    )
+    .await;
+    holds_for(
+        until_settled(),
+        "no schedule is published twice",
+        async || posts().await == 50,
+    )
+    .await;
     assert_eq!(count(&first, "SELECT COUNT(*) AS n FROM posts").await, 50);
     assert_eq!(
         count(&first, "SELECT COUNT(DISTINCT content) AS n FROM posts").await,
