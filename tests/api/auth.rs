@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::TimeDelta;
 use reqwest::{Method, Response, StatusCode};
 use roost::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem, error_fields};
+use crate::helpers::{PASSWORD, TestApp, UNKNOWN_TOKEN, assert_problem, error_fields, timestamp};
 
 const REGISTER: &str = "/api/v1/auth/register";
 const LOGIN: &str = "/api/v1/auth/login";
@@ -17,8 +17,6 @@ const LOGOUT_ALL: &str = "/api/v1/auth/logout-all";
 const PASSWORD_CHANGE: &str = "/api/v1/auth/password";
 const ME: &str = "/api/v1/me";
 const NEW_PASSWORD: &str = "staple battery horse";
-/// Has the shape of a token the server issues, but was never issued.
-const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 // ---------------------------------------------------------------------------------------
 // Small helpers for this file.
@@ -99,14 +97,6 @@ async fn assert_throttled(response: Response) -> u64 {
     );
     assert_problem(response, 429, "too_many_failed_logins").await;
     seconds
-}
-
-fn timestamp(value: &Value) -> DateTime<Utc> {
-    let text = value.as_str().expect("timestamp is a string");
-    assert!(text.ends_with('Z'), "UTC timestamp ends in Z: {text}");
-    DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|error| panic!("{text} is RFC 3339: {error}"))
-        .with_timezone(&Utc)
 }
 
 /// Asserts `me` is the Me object of a newly registered account, field by field.

@@ -1,14 +1,12 @@
 //! Avatars: upload, replacement, deletion and the image rules on hostile uploads.
 
-use std::io::Cursor;
-
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use crate::both_databases;
-use crate::helpers::{TestApp, assert_problem};
-use crate::images::{image_bytes, jpeg_with_gps, png_claiming};
+use crate::helpers::{TestApp, assert_problem, file_part};
+use crate::images::{image_bytes, jpeg_with_gps, noisy_png, png_claiming};
 
 async fn put_avatar(
     app: &TestApp,
@@ -17,24 +15,11 @@ async fn put_avatar(
     file_name: &str,
     mime: &str,
 ) -> reqwest::Response {
-    let part = Part::bytes(bytes)
-        .file_name(file_name.to_owned())
-        .mime_str(mime)
-        .unwrap();
     app.request(Method::PUT, "/api/v1/me/avatar", Some(token))
-        .multipart(Form::new().part("file", part))
+        .multipart(Form::new().part("file", file_part(bytes, file_name, mime)))
         .send()
         .await
         .unwrap()
-}
-
-/// Fetches an absolute media URL from the test server.
-async fn fetch(app: &TestApp, url: &str) -> reqwest::Response {
-    assert!(
-        url.starts_with(&app.address),
-        "{url} is absolute on this server"
-    );
-    app.client.get(url).send().await.unwrap()
 }
 
 async fn uploading_an_avatar_stores_a_400_square_without_metadata(app: TestApp) {
@@ -44,7 +29,7 @@ async fn uploading_an_avatar_stores_a_400_square_without_metadata(app: TestApp) 
     let me: Value = response.json().await.unwrap();
     let url = me["avatar_url"].as_str().expect("avatar_url").to_owned();
 
-    let file = fetch(&app, &url).await;
+    let file = app.fetch(&url).await;
     assert_eq!(file.status(), StatusCode::OK);
     assert_eq!(file.headers()["content-type"], "image/jpeg");
     assert_eq!(
@@ -118,8 +103,8 @@ async fn replacing_an_avatar_removes_the_old_file(app: TestApp) {
         second["avatar_url"].as_str().unwrap(),
     );
     assert_ne!(old, new);
-    assert_eq!(fetch(&app, old).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(fetch(&app, new).await.status(), StatusCode::OK);
+    assert_eq!(app.fetch(old).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.fetch(new).await.status(), StatusCode::OK);
 }
 
 async fn deleting_an_avatar_removes_it_and_a_second_delete_is_404(app: TestApp) {
@@ -142,7 +127,7 @@ async fn deleting_an_avatar_removes_it_and_a_second_delete_is_404(app: TestApp) 
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(fetch(&app, &url).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.fetch(&url).await.status(), StatusCode::NOT_FOUND);
     let me: Value = app
         .get("/api/v1/me", Some(&token))
         .await
@@ -223,17 +208,7 @@ async fn avatar_uploads_need_multipart_a_file_and_a_token(app: TestApp) {
 
 async fn avatars_over_the_json_body_limit_are_accepted(app: TestApp) {
     let token = app.user("alice").await;
-    let noisy = image::RgbImage::from_fn(800, 800, |x, y| {
-        let v = x
-            .wrapping_mul(2_654_435_761)
-            .wrapping_add(y.wrapping_mul(40_503)) as u8;
-        image::Rgb([v, v.rotate_left(3), v ^ 0x5a])
-    });
-    let mut bytes = Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(noisy)
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap();
-    let bytes = bytes.into_inner();
+    let bytes = noisy_png(800);
     assert!(
         bytes.len() > 1024 * 1024,
         "the upload is over the 1 MiB JSON limit"
@@ -274,17 +249,7 @@ async fn oversized_uploads_are_413(app: TestApp) {
     // Noise does not compress: over the 64 KiB limit configured below, but not by so much
     // that the client is still sending when the server answers and closes (which can reset
     // the connection before the answer is read).
-    let noisy = image::RgbImage::from_fn(160, 160, |x, y| {
-        let v = x
-            .wrapping_mul(2_654_435_761)
-            .wrapping_add(y.wrapping_mul(40_503)) as u8;
-        image::Rgb([v, v.rotate_left(3), v ^ 0x5a])
-    });
-    let mut bytes = Cursor::new(Vec::new());
-    image::DynamicImage::ImageRgb8(noisy)
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .unwrap();
-    let bytes = bytes.into_inner();
+    let bytes = noisy_png(160);
     assert!(bytes.len() > 64 * 1024, "{} bytes", bytes.len());
     let response = put_avatar(&app, &token, bytes, "big.png", "image/png").await;
     assert_problem(response, 413, "payload_too_large").await;

@@ -4,23 +4,19 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem, error_fields};
-use crate::likes::{create_post, like};
-use crate::users::{get_ok, json_ok};
-
-/// Has the shape of a token the server issues, but was never issued.
-const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-/// A well-formed id that nothing has.
-const UNKNOWN_ID: &str = "019acc05-7c21-7f3e-a4d8-1b9e6c2f0a53";
+use crate::helpers::{
+    TestApp, UNKNOWN_ID, UNKNOWN_TOKEN, assert_problem, contents, error_fields, id_of, json_ok,
+    post_path, timestamp,
+};
 
 fn comments_path(post: &str) -> String {
-    format!("/api/v1/posts/{post}/comments")
+    format!("{}/comments", post_path(post))
 }
 
 fn comment_path(comment: &str) -> String {
@@ -33,15 +29,6 @@ async fn post_comment(app: &TestApp, token: Option<&str>, post: &str, body: &Val
         .send()
         .await
         .unwrap()
-}
-
-/// Comments on `post` as `token`; returns the comment (201 required).
-async fn comment(app: &TestApp, token: &str, post: &str, content: &str) -> Value {
-    let response = post_comment(app, Some(token), post, &json!({"content": content})).await;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "comment: {body}");
-    body
 }
 
 async fn patch_comment(app: &TestApp, token: Option<&str>, id: &str, body: &Value) -> Response {
@@ -59,61 +46,15 @@ async fn delete_comment(app: &TestApp, token: Option<&str>, id: &str) -> Respons
         .unwrap()
 }
 
-async fn delete_post(app: &TestApp, token: &str, post: &str) {
-    let response = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/posts/{post}"),
-            Some(token),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT, "delete post");
-}
-
-fn id_of(comment: &Value) -> String {
-    comment["id"].as_str().unwrap().to_owned()
-}
-
-/// The contents of a page of comments, in order.
-fn contents(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list page: {page}"))
-        .iter()
-        .map(|comment| comment["content"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// Contents of the first (up to 100) comments of `post`.
-async fn list_contents(app: &TestApp, post: &str) -> Vec<String> {
-    contents(&get_ok(app, &format!("{}?limit=100", comments_path(post)), None).await)
+async fn comment_contents(app: &TestApp, post: &str) -> Vec<String> {
+    app.list_contents(&comments_path(post), None).await
 }
 
 async fn comment_count(app: &TestApp, post: &str) -> i64 {
-    get_ok(app, &format!("/api/v1/posts/{post}"), None).await["comment_count"]
+    app.get_ok(&post_path(post), None).await["comment_count"]
         .as_i64()
         .unwrap()
-}
-
-fn timestamp(value: &Value) -> DateTime<Utc> {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("a timestamp: {value}"));
-    assert!(text.ends_with('Z'), "UTC: {text}");
-    DateTime::parse_from_rfc3339(text)
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-/// Registers `names` and returns their tokens in the same order.
-async fn users(app: &TestApp, names: &[&str]) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for name in names {
-        tokens.push(app.user(name).await);
-    }
-    tokens
 }
 
 // ---------------------------------------------------------------------------------------
@@ -121,8 +62,8 @@ async fn users(app: &TestApp, names: &[&str]) -> Vec<String> {
 // ---------------------------------------------------------------------------------------
 
 async fn commenting_answers_201_with_the_comment_and_its_location(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     let response = post_comment(
         &app,
         Some(&tokens[1]),
@@ -161,7 +102,7 @@ async fn commenting_answers_201_with_the_comment_and_its_location(app: TestApp) 
     assert_eq!(author["username"], "bob");
     assert_eq!(author["display_name"], "");
     assert_eq!(author["avatar_url"], Value::Null);
-    let me = get_ok(&app, "/api/v1/me", Some(&tokens[1])).await;
+    let me = app.get_ok("/api/v1/me", Some(&tokens[1])).await;
     assert_eq!(author["id"], me["id"]);
     assert!(author.get("email").is_none());
     assert!(timestamp(&created["created_at"]) <= Utc::now() + chrono::Duration::seconds(5));
@@ -169,21 +110,21 @@ async fn commenting_answers_201_with_the_comment_and_its_location(app: TestApp) 
     // The Location answers the same comment, publicly.
     let fetched = json_ok(app.client.get(&location).send().await.unwrap(), &location).await;
     assert_eq!(fetched, created);
-    let fetched = get_ok(&app, &comment_path(&id), Some(&tokens[0])).await;
+    let fetched = app.get_ok(&comment_path(&id), Some(&tokens[0])).await;
     assert_eq!(fetched, created);
     assert_eq!(comment_count(&app, &post).await, 1);
 }
 
 async fn comments_list_oldest_first_with_their_authors(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let other = create_post(&app, &tokens[0], "Other").await;
-    comment(&app, &tokens[1], &post, "first").await;
-    comment(&app, &tokens[2], &other, "elsewhere").await;
-    comment(&app, &tokens[0], &post, "second").await;
-    comment(&app, &tokens[2], &post, "third").await;
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let other = id_of(&app.create_post(&tokens[0], "Other").await);
+    app.comment(&tokens[1], &post, "first").await;
+    app.comment(&tokens[2], &other, "elsewhere").await;
+    app.comment(&tokens[0], &post, "second").await;
+    app.comment(&tokens[2], &post, "third").await;
 
-    let page = get_ok(&app, &comments_path(&post), None).await;
+    let page = app.get_ok(&comments_path(&post), None).await;
     assert_eq!(contents(&page), ["first", "second", "third"]);
     assert_eq!(page["next_cursor"], Value::Null);
     let authors: Vec<&str> = page["items"]
@@ -193,7 +134,7 @@ async fn comments_list_oldest_first_with_their_authors(app: TestApp) {
         .map(|c| c["author"]["username"].as_str().unwrap())
         .collect();
     assert_eq!(authors, ["bob", "alice", "carol"]);
-    assert_eq!(list_contents(&app, &other).await, ["elsewhere"]);
+    assert_eq!(comment_contents(&app, &other).await, ["elsewhere"]);
     assert_eq!(comment_count(&app, &post).await, 3);
     assert_eq!(comment_count(&app, &other).await, 1);
 
@@ -205,21 +146,21 @@ async fn comments_list_oldest_first_with_their_authors(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let page = get_ok(&app, &comments_path(&post), Some(&tokens[2])).await;
+    let page = app.get_ok(&comments_path(&post), Some(&tokens[2])).await;
     assert_eq!(page["items"][0]["author"]["display_name"], "Bob Builder");
 
-    let empty = create_post(&app, &tokens[0], "No comments").await;
-    let page = get_ok(&app, &comments_path(&empty), None).await;
+    let empty = id_of(&app.create_post(&tokens[0], "No comments").await);
+    let page = app.get_ok(&comments_path(&empty), None).await;
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
 }
 
 async fn comment_count_is_exact_after_creates_and_deletes(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     let mut ids = Vec::new();
     for i in 0..4 {
         ids.push(id_of(
-            &comment(&app, &tokens[i % 2], &post, &format!("c{i}")).await,
+            &app.comment(&tokens[i % 2], &post, &format!("c{i}")).await,
         ));
     }
     assert_eq!(comment_count(&app, &post).await, 4);
@@ -230,14 +171,14 @@ async fn comment_count_is_exact_after_creates_and_deletes(app: TestApp) {
     let response = delete_comment(&app, Some(&tokens[0]), &ids[3]).await;
     assert_problem(response, 403, "not_owner").await;
     assert_eq!(comment_count(&app, &post).await, 3);
-    let page = get_ok(&app, "/api/v1/posts", None).await;
+    let page = app.get_ok("/api/v1/posts", None).await;
     assert_eq!(page["items"][0]["comment_count"], 3);
-    assert_eq!(list_contents(&app, &post).await, ["c0", "c2", "c3"]);
+    assert_eq!(comment_contents(&app, &post).await, ["c0", "c2", "c3"]);
 }
 
 async fn unknown_posts_and_comments_are_404(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     let body = json!({"content": "hi"});
     for id in [
         UNKNOWN_ID,
@@ -271,9 +212,9 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn the_author_edits_a_comment_and_it_is_marked_edited(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let created = comment(&app, &tokens[1], &post, "Nice post").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let created = app.comment(&tokens[1], &post, "Nice post").await;
     let id = id_of(&created);
     app.advance(Duration::from_secs(90));
     let response = patch_comment(
@@ -294,16 +235,16 @@ async fn the_author_edits_a_comment_and_it_is_marked_edited(app: TestApp) {
         edited_at - timestamp(&created["created_at"]),
         chrono::Duration::seconds(90)
     );
-    assert_eq!(get_ok(&app, &comment_path(&id), None).await, edited);
-    assert_eq!(list_contents(&app, &post).await, ["Nice post!!"]);
+    assert_eq!(app.get_ok(&comment_path(&id), None).await, edited);
+    assert_eq!(comment_contents(&app, &post).await, ["Nice post!!"]);
     assert_eq!(comment_count(&app, &post).await, 1);
 }
 
 async fn only_the_comments_author_may_edit_or_delete_it(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
     let (alice, bob, carol) = (&tokens[0], &tokens[1], &tokens[2]);
-    let post = create_post(&app, alice, "Hello").await;
-    let created = comment(&app, bob, &post, "bob's comment").await;
+    let post = id_of(&app.create_post(alice, "Hello").await);
+    let created = app.comment(bob, &post, "bob's comment").await;
     let id = id_of(&created);
     let body = json!({"content": "hijacked"});
 
@@ -333,7 +274,7 @@ async fn only_the_comments_author_may_edit_or_delete_it(app: TestApp) {
     assert_problem(response, 401, "invalid_token").await;
     let response = delete_comment(&app, Some(UNKNOWN_TOKEN), &id).await;
     assert_problem(response, 401, "invalid_token").await;
-    assert_eq!(get_ok(&app, &comment_path(&id), None).await, created);
+    assert_eq!(app.get_ok(&comment_path(&id), None).await, created);
 
     // The author may.
     let response = patch_comment(&app, Some(bob), &id, &json!({"content": "edited"})).await;
@@ -346,9 +287,9 @@ async fn only_the_comments_author_may_edit_or_delete_it(app: TestApp) {
 }
 
 async fn deleting_a_comment_twice_is_404(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let id = id_of(&comment(&app, &tokens[0], &post, "once").await);
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let id = id_of(&app.comment(&tokens[0], &post, "once").await);
     let response = delete_comment(&app, Some(&tokens[0]), &id).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     for _ in 0..2 {
@@ -360,9 +301,9 @@ async fn deleting_a_comment_twice_is_404(app: TestApp) {
 }
 
 async fn commenting_needs_a_token_and_reading_does_not(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let id = id_of(&comment(&app, &tokens[0], &post, "hi").await);
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let id = id_of(&app.comment(&tokens[0], &post, "hi").await);
     let body = json!({"content": "anonymous"});
     let response = post_comment(&app, None, &post, &body).await;
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
@@ -370,13 +311,13 @@ async fn commenting_needs_a_token_and_reading_does_not(app: TestApp) {
     let response = post_comment(&app, Some(UNKNOWN_TOKEN), &post, &body).await;
     assert_problem(response, 401, "invalid_token").await;
     // Reads are public, but a dead token is refused there too.
-    get_ok(&app, &comments_path(&post), None).await;
-    get_ok(&app, &comment_path(&id), None).await;
+    app.get_ok(&comments_path(&post), None).await;
+    app.get_ok(&comment_path(&id), None).await;
     for path in [comments_path(&post), comment_path(&id)] {
         let response = app.get(&path, Some(UNKNOWN_TOKEN)).await;
         assert_problem(response, 401, "invalid_token").await;
     }
-    assert_eq!(list_contents(&app, &post).await, ["hi"]);
+    assert_eq!(comment_contents(&app, &post).await, ["hi"]);
 }
 
 both_databases!(
@@ -391,9 +332,9 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn comment_content_is_validated(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let existing = comment(&app, &tokens[0], &post, "original").await;
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let existing = app.comment(&tokens[0], &post, "original").await;
     let id = id_of(&existing);
     let refused = [
         json!({"content": ""}),
@@ -419,12 +360,14 @@ async fn comment_content_is_validated(app: TestApp) {
     // A body that is not an object at all.
     let response = post_comment(&app, Some(&tokens[0]), &post, &json!(["content"])).await;
     assert_problem(response, 422, "validation_failed").await;
-    assert_eq!(list_contents(&app, &post).await, ["original"]);
-    assert_eq!(get_ok(&app, &comment_path(&id), None).await, existing);
+    assert_eq!(comment_contents(&app, &post).await, ["original"]);
+    assert_eq!(app.get_ok(&comment_path(&id), None).await, existing);
 
     // The limits are inclusive and count characters, not bytes; surrounding space is free.
     let longest = "é".repeat(500);
-    let created = comment(&app, &tokens[0], &post, &format!("  {longest}  ")).await;
+    let created = app
+        .comment(&tokens[0], &post, &format!("  {longest}  "))
+        .await;
     assert_eq!(created["content"], longest.as_str());
     let response = patch_comment(&app, Some(&tokens[0]), &id, &json!({"content": "x"})).await;
     assert_eq!(json_ok(response, "one character").await["content"], "x");
@@ -432,9 +375,9 @@ async fn comment_content_is_validated(app: TestApp) {
 }
 
 async fn malformed_and_non_json_bodies_are_refused(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let id = id_of(&comment(&app, &tokens[0], &post, "original").await);
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let id = id_of(&app.comment(&tokens[0], &post, "original").await);
     let targets = [
         (Method::POST, comments_path(&post)),
         (Method::PATCH, comment_path(&id)),
@@ -470,7 +413,7 @@ async fn malformed_and_non_json_bodies_are_refused(app: TestApp) {
             .unwrap();
         assert_problem(response, 415, "unsupported_media_type").await;
     }
-    assert_eq!(list_contents(&app, &post).await, ["original"]);
+    assert_eq!(comment_contents(&app, &post).await, ["original"]);
 }
 
 both_databases!(
@@ -482,62 +425,46 @@ both_databases!(
 // Pagination
 // ---------------------------------------------------------------------------------------
 
-/// Walks the comments of `post` by following each `Link`; returns the pages' contents and
-/// checks that `next_cursor` and `Link` agree.
-async fn walk_comments(app: &TestApp, post: &str, limit: usize) -> Vec<Vec<String>> {
-    let mut pages = Vec::new();
-    let mut url = Some(app.url(&format!("{}?limit={limit}", comments_path(post))));
-    while let Some(current) = url {
-        assert!(pages.len() < 100, "the walk ends");
-        let response = app.client.get(&current).send().await.unwrap();
-        let link = crate::users::next_link(&response);
-        let page = json_ok(response, &current).await;
-        match (&page["next_cursor"], &link) {
-            (Value::Null, None) => {}
-            (Value::String(cursor), Some(link)) => {
-                assert!(
-                    link.starts_with(&format!("{}/api/v1/", app.address)),
-                    "{link}"
-                );
-                assert!(link.contains(&format!("cursor={cursor}")), "{link}");
-                assert_eq!(page["items"].as_array().unwrap().len(), limit);
-            }
-            (cursor, link) => panic!("next_cursor {cursor} and Link {link:?} disagree"),
-        }
-        pages.push(contents(&page));
-        url = link;
-    }
-    pages
-}
-
 async fn walking_the_comments_returns_each_once_oldest_first(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     for i in 1..=5 {
-        comment(&app, &tokens[i % 2], &post, &format!("c{i}")).await;
+        app.comment(&tokens[i % 2], &post, &format!("c{i}")).await;
     }
     assert_eq!(
-        walk_comments(&app, &post, 2).await,
+        app.walk(
+            &format!("{}?limit=2", comments_path(&post)),
+            None,
+            2,
+            contents
+        )
+        .await,
         [vec!["c1", "c2"], vec!["c3", "c4"], vec!["c5"]]
     );
     assert_eq!(
-        walk_comments(&app, &post, 5).await,
+        app.walk(
+            &format!("{}?limit=5", comments_path(&post)),
+            None,
+            5,
+            contents
+        )
+        .await,
         [vec!["c1", "c2", "c3", "c4", "c5"]]
     );
 
     // Comments added and removed mid-walk: the walk goes on from where it was, and a
     // comment added meanwhile shows up at its end.
     let path = format!("{}?limit=2", comments_path(&post));
-    let first = get_ok(&app, &path, None).await;
+    let first = app.get_ok(&path, None).await;
     assert_eq!(contents(&first), ["c1", "c2"]);
-    let c6 = comment(&app, &tokens[0], &post, "c6").await;
+    let c6 = app.comment(&tokens[0], &post, "c6").await;
     let removed = first["items"][0]["id"].as_str().unwrap().to_owned();
     let response = delete_comment(&app, Some(&tokens[1]), &removed).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let mut seen = Vec::new();
     let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
     while let Some(current) = cursor {
-        let page = get_ok(&app, &format!("{path}&cursor={current}"), None).await;
+        let page = app.get_ok(&format!("{path}&cursor={current}"), None).await;
         seen.extend(contents(&page));
         cursor = page["next_cursor"].as_str().map(str::to_owned);
     }
@@ -546,9 +473,9 @@ async fn walking_the_comments_returns_each_once_oldest_first(app: TestApp) {
 }
 
 async fn comment_lists_refuse_bad_limits_and_cursors(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    comment(&app, &tokens[0], &post, "hi").await;
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    app.comment(&tokens[0], &post, "hi").await;
     use base64::Engine as _;
     let b64 = |raw: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let path = comments_path(&post);
@@ -577,13 +504,13 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn deleting_a_post_removes_its_comments_and_likes(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let doomed = create_post(&app, &tokens[0], "doomed").await;
-    let kept = create_post(&app, &tokens[0], "kept").await;
-    let gone = id_of(&comment(&app, &tokens[1], &doomed, "on the doomed post").await);
-    let stays = id_of(&comment(&app, &tokens[1], &kept, "on the kept post").await);
-    like(&app, &tokens[1], &doomed).await;
-    delete_post(&app, &tokens[0], &doomed).await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let doomed = id_of(&app.create_post(&tokens[0], "doomed").await);
+    let kept = id_of(&app.create_post(&tokens[0], "kept").await);
+    let gone = id_of(&app.comment(&tokens[1], &doomed, "on the doomed post").await);
+    let stays = id_of(&app.comment(&tokens[1], &kept, "on the kept post").await);
+    app.like(&tokens[1], &doomed).await;
+    app.delete_post(&tokens[0], &doomed).await;
 
     assert_problem(app.get(&comment_path(&gone), None).await, 404, "not_found").await;
     assert_problem(
@@ -602,36 +529,30 @@ async fn deleting_a_post_removes_its_comments_and_likes(app: TestApp) {
     .await;
     let response = post_comment(&app, Some(&tokens[1]), &doomed, &json!({"content": "x"})).await;
     assert_problem(response, 404, "not_found").await;
-    let likes = get_ok(&app, "/api/v1/me/likes", Some(&tokens[1])).await;
+    let likes = app.get_ok("/api/v1/me/likes", Some(&tokens[1])).await;
     assert_eq!(likes["items"], json!([]));
 
-    get_ok(&app, &comment_path(&stays), None).await;
+    app.get_ok(&comment_path(&stays), None).await;
     assert_eq!(comment_count(&app, &kept).await, 1);
 }
 
 async fn deleting_an_account_removes_its_comments(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    let gone = id_of(&comment(&app, &tokens[1], &post, "bob was here").await);
-    comment(&app, &tokens[0], &post, "alice stays").await;
-    let response = app
-        .request(Method::DELETE, "/api/v1/me", Some(&tokens[1]))
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    let gone = id_of(&app.comment(&tokens[1], &post, "bob was here").await);
+    app.comment(&tokens[0], &post, "alice stays").await;
+    app.delete_account(&tokens[1]).await;
     assert_problem(app.get(&comment_path(&gone), None).await, 404, "not_found").await;
-    assert_eq!(list_contents(&app, &post).await, ["alice stays"]);
+    assert_eq!(comment_contents(&app, &post).await, ["alice stays"]);
     assert_eq!(comment_count(&app, &post).await, 1);
 }
 
 async fn comments_racing_the_posts_deletion_never_fail(app: TestApp) {
     let names = ["author", "fan_a", "fan_b", "fan_c", "fan_d"];
-    let tokens = users(&app, &names).await;
+    let tokens = app.users(&names).await;
     for round in 0..3 {
-        let post = create_post(&app, &tokens[0], &format!("round {round}")).await;
-        let existing = id_of(&comment(&app, &tokens[1], &post, "early").await);
+        let post = id_of(&app.create_post(&tokens[0], &format!("round {round}")).await);
+        let existing = id_of(&app.comment(&tokens[1], &post, "early").await);
         let mut set = JoinSet::new();
         for (i, token) in tokens[1..].iter().enumerate() {
             let client = app.client.clone();
@@ -661,7 +582,7 @@ async fn comments_racing_the_posts_deletion_never_fail(app: TestApp) {
             });
         }
         let client = app.client.clone();
-        let url = app.url(&format!("/api/v1/posts/{post}"));
+        let url = app.url(&post_path(&post));
         let author = tokens[0].clone();
         set.spawn(async move {
             let response = client.delete(url).bearer_auth(author).send().await.unwrap();

@@ -6,13 +6,12 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem};
-use crate::users::{assert_unique, counts, fetch_page, follow, get_ok, list, usernames, walk};
+use crate::helpers::{
+    PASSWORD, TestApp, UNKNOWN_TOKEN, assert_all_204, assert_problem, assert_unique, usernames,
+};
 
 const MY_FOLLOWING: &str = "/api/v1/me/following";
 const MY_FOLLOWERS: &str = "/api/v1/me/followers";
-/// Has the shape of a token the server issues, but was never issued.
-const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 async fn put_follow(app: &TestApp, token: Option<&str>, username: &str) -> Response {
     app.request(Method::PUT, &format!("{MY_FOLLOWING}/{username}"), token)
@@ -28,30 +27,12 @@ async fn delete_follow(app: &TestApp, token: Option<&str>, username: &str) -> Re
         .unwrap()
 }
 
-async fn unfollow(app: &TestApp, token: &str, username: &str) {
-    let response = delete_follow(app, Some(token), username).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::NO_CONTENT,
-        "unfollow {username}"
-    );
-}
-
 fn followers_of(username: &str) -> String {
     format!("/api/v1/users/{username}/followers")
 }
 
 fn following_of(username: &str) -> String {
     format!("/api/v1/users/{username}/following")
-}
-
-/// Registers `names` and returns their tokens in the same order.
-async fn users(app: &TestApp, names: &[&str]) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for name in names {
-        tokens.push(app.user(name).await);
-    }
-    tokens
 }
 
 /// `(following, followed_by)` of each user in a list page, by username.
@@ -74,46 +55,15 @@ fn rel(name: &str, following: Value, followed_by: Value) -> (String, Value, Valu
     (name.to_owned(), following, followed_by)
 }
 
-/// Sends `requests` (method, URL, token) all at once and returns their statuses.
-async fn in_parallel(app: &TestApp, requests: Vec<(Method, String, String)>) -> Vec<StatusCode> {
-    let mut set = JoinSet::new();
-    for (method, url, token) in requests {
-        let client = app.client.clone();
-        set.spawn(async move {
-            client
-                .request(method, url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-    }
-    let mut statuses = Vec::new();
-    while let Some(status) = set.join_next().await {
-        statuses.push(status.unwrap());
-    }
-    statuses
-}
-
-fn assert_all_204(statuses: &[StatusCode]) {
-    assert!(
-        statuses
-            .iter()
-            .all(|status| *status == StatusCode::NO_CONTENT),
-        "every request is a 204: {statuses:?}"
-    );
-}
-
 /// Asserts each user's counters equal the lengths of their lists.
 async fn assert_counts_match_lists(app: &TestApp, names: &[&str]) {
     for name in names {
-        let followers = list(app, &followers_of(name), None).await;
-        let following = list(app, &following_of(name), None).await;
+        let followers = app.list_usernames(&followers_of(name), None).await;
+        let following = app.list_usernames(&following_of(name), None).await;
         assert_unique(&followers);
         assert_unique(&following);
         assert_eq!(
-            counts(app, name).await,
+            app.follow_counts(name).await,
             (followers.len() as i64, following.len() as i64),
             "{name}: counters vs lists {followers:?} / {following:?}"
         );
@@ -125,99 +75,127 @@ async fn assert_counts_match_lists(app: &TestApp, names: &[&str]) {
 // ---------------------------------------------------------------------------------------
 
 async fn following_is_204_and_idempotent(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
+    let tokens = app.users(&["alice", "bob"]).await;
     for _ in 0..3 {
         let response = put_follow(&app, Some(&tokens[0]), "bob").await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert!(response.text().await.unwrap().is_empty());
     }
-    assert_eq!(counts(&app, "bob").await, (1, 0));
-    assert_eq!(counts(&app, "alice").await, (0, 1));
-    assert_eq!(list(&app, MY_FOLLOWING, Some(&tokens[0])).await, ["bob"]);
-    assert_eq!(list(&app, &followers_of("bob"), None).await, ["alice"]);
-    assert_eq!(list(&app, MY_FOLLOWERS, Some(&tokens[1])).await, ["alice"]);
+    assert_eq!(app.follow_counts("bob").await, (1, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 1));
+    assert_eq!(
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0])).await,
+        ["bob"]
+    );
+    assert_eq!(
+        app.list_usernames(&followers_of("bob"), None).await,
+        ["alice"]
+    );
+    assert_eq!(
+        app.list_usernames(MY_FOLLOWERS, Some(&tokens[1])).await,
+        ["alice"]
+    );
 }
 
 async fn a_repeated_follow_keeps_its_place_in_lists(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol", "dave"]).await;
-    follow(&app, &tokens[0], "bob").await;
-    follow(&app, &tokens[0], "carol").await;
-    follow(&app, &tokens[2], "dave").await;
-    follow(&app, &tokens[0], "dave").await;
-    follow(&app, &tokens[0], "bob").await;
-    follow(&app, &tokens[0], "BOB").await;
-    follow(&app, &tokens[2], "dave").await;
+    let tokens = app.users(&["alice", "bob", "carol", "dave"]).await;
+    app.follow(&tokens[0], "bob").await;
+    app.follow(&tokens[0], "carol").await;
+    app.follow(&tokens[2], "dave").await;
+    app.follow(&tokens[0], "dave").await;
+    app.follow(&tokens[0], "bob").await;
+    app.follow(&tokens[0], "BOB").await;
+    app.follow(&tokens[2], "dave").await;
     assert_eq!(
-        list(&app, MY_FOLLOWING, Some(&tokens[0])).await,
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0])).await,
         ["dave", "carol", "bob"]
     );
     assert_eq!(
-        list(&app, &followers_of("dave"), None).await,
+        app.list_usernames(&followers_of("dave"), None).await,
         ["alice", "carol"]
     );
-    assert_eq!(counts(&app, "alice").await, (0, 3));
-    assert_eq!(counts(&app, "dave").await, (2, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 3));
+    assert_eq!(app.follow_counts("dave").await, (2, 0));
 }
 
 async fn unfollowing_is_204_and_idempotent(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    follow(&app, &tokens[0], "bob").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    app.follow(&tokens[0], "bob").await;
     for _ in 0..3 {
         let response = delete_follow(&app, Some(&tokens[0]), "bob").await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
         assert!(response.text().await.unwrap().is_empty());
     }
-    assert_eq!(counts(&app, "bob").await, (0, 0));
-    assert_eq!(counts(&app, "alice").await, (0, 0));
-    assert!(list(&app, MY_FOLLOWING, Some(&tokens[0])).await.is_empty());
-    assert!(list(&app, &followers_of("bob"), None).await.is_empty());
+    assert_eq!(app.follow_counts("bob").await, (0, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 0));
+    assert!(
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0]))
+            .await
+            .is_empty()
+    );
+    assert!(
+        app.list_usernames(&followers_of("bob"), None)
+            .await
+            .is_empty()
+    );
 
     // Unfollowing someone never followed changes nothing either (no negative counters).
-    unfollow(&app, &tokens[1], "alice").await;
-    assert_eq!(counts(&app, "alice").await, (0, 0));
-    assert_eq!(counts(&app, "bob").await, (0, 0));
+    app.unfollow(&tokens[1], "alice").await;
+    assert_eq!(app.follow_counts("alice").await, (0, 0));
+    assert_eq!(app.follow_counts("bob").await, (0, 0));
 }
 
 async fn following_again_after_unfollowing_is_the_newest_follow(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
-    follow(&app, &tokens[0], "bob").await;
-    follow(&app, &tokens[0], "carol").await;
-    unfollow(&app, &tokens[0], "bob").await;
-    assert_eq!(list(&app, MY_FOLLOWING, Some(&tokens[0])).await, ["carol"]);
-    follow(&app, &tokens[0], "bob").await;
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
+    app.follow(&tokens[0], "bob").await;
+    app.follow(&tokens[0], "carol").await;
+    app.unfollow(&tokens[0], "bob").await;
     assert_eq!(
-        list(&app, MY_FOLLOWING, Some(&tokens[0])).await,
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0])).await,
+        ["carol"]
+    );
+    app.follow(&tokens[0], "bob").await;
+    assert_eq!(
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0])).await,
         ["bob", "carol"]
     );
-    assert_eq!(counts(&app, "alice").await, (0, 2));
-    assert_eq!(counts(&app, "bob").await, (1, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 2));
+    assert_eq!(app.follow_counts("bob").await, (1, 0));
 }
 
 async fn following_or_unfollowing_an_unknown_user_is_404(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
+    let tokens = app.users(&["alice"]).await;
     for name in ["nobody", "alic", "ALICE_"] {
         let response = put_follow(&app, Some(&tokens[0]), name).await;
         assert_problem(response, 404, "not_found").await;
         let response = delete_follow(&app, Some(&tokens[0]), name).await;
         assert_problem(response, 404, "not_found").await;
     }
-    assert_eq!(counts(&app, "alice").await, (0, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 0));
 }
 
 async fn following_yourself_is_422(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
+    let tokens = app.users(&["alice"]).await;
     for name in ["alice", "ALICE"] {
         let response = put_follow(&app, Some(&tokens[0]), name).await;
         assert_problem(response, 422, "cannot_follow_self").await;
     }
-    assert_eq!(counts(&app, "alice").await, (0, 0));
-    assert!(list(&app, MY_FOLLOWING, Some(&tokens[0])).await.is_empty());
-    assert!(list(&app, MY_FOLLOWERS, Some(&tokens[0])).await.is_empty());
+    assert_eq!(app.follow_counts("alice").await, (0, 0));
+    assert!(
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0]))
+            .await
+            .is_empty()
+    );
+    assert!(
+        app.list_usernames(MY_FOLLOWERS, Some(&tokens[0]))
+            .await
+            .is_empty()
+    );
 }
 
 async fn follow_endpoints_need_a_token(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    follow(&app, &tokens[0], "bob").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    app.follow(&tokens[0], "bob").await;
     let requests = [
         (Method::PUT, format!("{MY_FOLLOWING}/bob")),
         (Method::DELETE, format!("{MY_FOLLOWING}/bob")),
@@ -239,16 +217,26 @@ async fn follow_endpoints_need_a_token(app: TestApp) {
             .unwrap();
         assert_problem(response, 401, "invalid_token").await;
     }
-    assert_eq!(counts(&app, "bob").await, (1, 0));
+    assert_eq!(app.follow_counts("bob").await, (1, 0));
 }
 
 async fn follow_paths_take_usernames_in_any_case(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob_2"]).await;
-    follow(&app, &tokens[0], "BOB_2").await;
-    assert_eq!(list(&app, &followers_of("Bob_2"), None).await, ["alice"]);
-    assert_eq!(list(&app, &following_of("ALICE"), None).await, ["bob_2"]);
-    unfollow(&app, &tokens[0], "bOb_2").await;
-    assert!(list(&app, &followers_of("bob_2"), None).await.is_empty());
+    let tokens = app.users(&["alice", "bob_2"]).await;
+    app.follow(&tokens[0], "BOB_2").await;
+    assert_eq!(
+        app.list_usernames(&followers_of("Bob_2"), None).await,
+        ["alice"]
+    );
+    assert_eq!(
+        app.list_usernames(&following_of("ALICE"), None).await,
+        ["bob_2"]
+    );
+    app.unfollow(&tokens[0], "bOb_2").await;
+    assert!(
+        app.list_usernames(&followers_of("bob_2"), None)
+            .await
+            .is_empty()
+    );
 }
 
 both_databases!(
@@ -267,13 +255,13 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn counters_are_exact_on_both_sides(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol", "dave"]).await;
+    let tokens = app.users(&["alice", "bob", "carol", "dave"]).await;
     let (alice, bob, carol, dave) = (&tokens[0], &tokens[1], &tokens[2], &tokens[3]);
-    follow(&app, alice, "bob").await;
-    follow(&app, alice, "carol").await;
-    follow(&app, bob, "alice").await;
-    follow(&app, carol, "bob").await;
-    follow(&app, dave, "bob").await;
+    app.follow(alice, "bob").await;
+    app.follow(alice, "carol").await;
+    app.follow(bob, "alice").await;
+    app.follow(carol, "bob").await;
+    app.follow(dave, "bob").await;
     let expected = [
         ("alice", 1, 2),
         ("bob", 3, 1),
@@ -281,15 +269,19 @@ async fn counters_are_exact_on_both_sides(app: TestApp) {
         ("dave", 0, 1),
     ];
     for (name, followers, following) in expected {
-        assert_eq!(counts(&app, name).await, (followers, following), "{name}");
+        assert_eq!(
+            app.follow_counts(name).await,
+            (followers, following),
+            "{name}"
+        );
     }
     for (token, (name, followers, following)) in tokens.iter().zip(expected) {
-        let me = get_ok(&app, "/api/v1/me", Some(token)).await;
+        let me = app.get_ok("/api/v1/me", Some(token)).await;
         assert_eq!(me["followers_count"], followers, "{name}");
         assert_eq!(me["following_count"], following, "{name}");
     }
     // The counters in list entries agree too.
-    let page = get_ok(&app, &followers_of("bob"), None).await;
+    let page = app.get_ok(&followers_of("bob"), None).await;
     for user in page["items"].as_array().unwrap() {
         let (_, followers, following) = expected
             .iter()
@@ -299,51 +291,70 @@ async fn counters_are_exact_on_both_sides(app: TestApp) {
         assert_eq!(user["following_count"], *following, "{user}");
     }
 
-    unfollow(&app, alice, "bob").await;
-    unfollow(&app, dave, "bob").await;
-    assert_eq!(counts(&app, "bob").await, (1, 1));
-    assert_eq!(counts(&app, "alice").await, (1, 1));
-    assert_eq!(counts(&app, "dave").await, (0, 0));
+    app.unfollow(alice, "bob").await;
+    app.unfollow(dave, "bob").await;
+    assert_eq!(app.follow_counts("bob").await, (1, 1));
+    assert_eq!(app.follow_counts("alice").await, (1, 1));
+    assert_eq!(app.follow_counts("dave").await, (0, 0));
     assert_counts_match_lists(&app, &["alice", "bob", "carol", "dave"]).await;
 }
 
 async fn follow_lists_are_most_recent_follow_first(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol", "dave"]).await;
+    let tokens = app.users(&["alice", "bob", "carol", "dave"]).await;
     let (alice, bob, carol, dave) = (&tokens[0], &tokens[1], &tokens[2], &tokens[3]);
     // bob gains followers in the order carol, alice, dave.
-    follow(&app, carol, "bob").await;
-    follow(&app, alice, "dave").await;
-    follow(&app, alice, "bob").await;
-    follow(&app, dave, "bob").await;
-    follow(&app, alice, "carol").await;
+    app.follow(carol, "bob").await;
+    app.follow(alice, "dave").await;
+    app.follow(alice, "bob").await;
+    app.follow(dave, "bob").await;
+    app.follow(alice, "carol").await;
 
     let bob_followers = ["dave", "alice", "carol"];
-    assert_eq!(list(&app, &followers_of("bob"), None).await, bob_followers);
-    assert_eq!(list(&app, MY_FOLLOWERS, Some(bob)).await, bob_followers);
+    assert_eq!(
+        app.list_usernames(&followers_of("bob"), None).await,
+        bob_followers
+    );
+    assert_eq!(
+        app.list_usernames(MY_FOLLOWERS, Some(bob)).await,
+        bob_followers
+    );
     // alice followed dave, bob, carol in that order.
     let alice_following = ["carol", "bob", "dave"];
     assert_eq!(
-        list(&app, &following_of("alice"), None).await,
+        app.list_usernames(&following_of("alice"), None).await,
         alice_following
     );
-    assert_eq!(list(&app, MY_FOLLOWING, Some(alice)).await, alice_following);
+    assert_eq!(
+        app.list_usernames(MY_FOLLOWING, Some(alice)).await,
+        alice_following
+    );
 
-    assert!(list(&app, &following_of("bob"), None).await.is_empty());
-    assert_eq!(list(&app, &followers_of("dave"), None).await, ["alice"]);
-    assert_eq!(list(&app, &following_of("dave"), Some(bob)).await, ["bob"]);
+    assert!(
+        app.list_usernames(&following_of("bob"), None)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        app.list_usernames(&followers_of("dave"), None).await,
+        ["alice"]
+    );
+    assert_eq!(
+        app.list_usernames(&following_of("dave"), Some(bob)).await,
+        ["bob"]
+    );
 }
 
 async fn follow_lists_carry_viewer_relations(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol", "dave"]).await;
+    let tokens = app.users(&["alice", "bob", "carol", "dave"]).await;
     let (alice, bob, carol) = (&tokens[0], &tokens[1], &tokens[2]);
-    follow(&app, alice, "bob").await;
-    follow(&app, alice, "carol").await;
-    follow(&app, bob, "alice").await;
-    follow(&app, carol, "bob").await;
-    follow(&app, alice, "dave").await;
+    app.follow(alice, "bob").await;
+    app.follow(alice, "carol").await;
+    app.follow(bob, "alice").await;
+    app.follow(carol, "bob").await;
+    app.follow(alice, "dave").await;
 
     let path = following_of("alice");
-    let anonymous = get_ok(&app, &path, None).await;
+    let anonymous = app.get_ok(&path, None).await;
     assert_eq!(
         relations(&anonymous),
         [
@@ -353,7 +364,7 @@ async fn follow_lists_carry_viewer_relations(app: TestApp) {
         ]
     );
     // bob sees himself with null relations; carol follows him, he does not follow her.
-    let seen_by_bob = get_ok(&app, &path, Some(bob)).await;
+    let seen_by_bob = app.get_ok(&path, Some(bob)).await;
     assert_eq!(
         relations(&seen_by_bob),
         [
@@ -362,7 +373,7 @@ async fn follow_lists_carry_viewer_relations(app: TestApp) {
             rel("bob", Value::Null, Value::Null),
         ]
     );
-    let mine = get_ok(&app, MY_FOLLOWING, Some(alice)).await;
+    let mine = app.get_ok(MY_FOLLOWING, Some(alice)).await;
     assert_eq!(
         relations(&mine),
         [
@@ -371,7 +382,7 @@ async fn follow_lists_carry_viewer_relations(app: TestApp) {
             rel("bob", json!(true), json!(true)),
         ]
     );
-    let my_followers = get_ok(&app, MY_FOLLOWERS, Some(bob)).await;
+    let my_followers = app.get_ok(MY_FOLLOWERS, Some(bob)).await;
     assert_eq!(
         relations(&my_followers),
         [
@@ -379,7 +390,7 @@ async fn follow_lists_carry_viewer_relations(app: TestApp) {
             rel("alice", json!(true), json!(true)),
         ]
     );
-    let bobs_followers_seen_by_carol = get_ok(&app, &followers_of("bob"), Some(carol)).await;
+    let bobs_followers_seen_by_carol = app.get_ok(&followers_of("bob"), Some(carol)).await;
     assert_eq!(
         relations(&bobs_followers_seen_by_carol),
         [
@@ -393,7 +404,7 @@ async fn follow_lists_carry_viewer_relations(app: TestApp) {
 }
 
 async fn follow_lists_of_an_unknown_user_are_404(app: TestApp) {
-    users(&app, &["alice"]).await;
+    app.users(&["alice"]).await;
     for path in [followers_of("nobody"), following_of("nobody")] {
         assert_problem(app.get(&path, None).await, 404, "not_found").await;
     }
@@ -411,9 +422,9 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn follow_lists_refuse_bad_limits_and_cursors(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
-    follow(&app, &tokens[1], "alice").await;
-    follow(&app, &tokens[2], "alice").await;
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
+    app.follow(&tokens[1], "alice").await;
+    app.follow(&tokens[2], "alice").await;
     use base64::Engine as _;
     let b64 = |raw: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let paths = [
@@ -445,67 +456,71 @@ async fn follow_lists_refuse_bad_limits_and_cursors(app: TestApp) {
 
 async fn walking_a_follow_list_returns_each_user_once(app: TestApp) {
     let names = ["target", "fol1", "fol2", "fol3", "fol4", "fol5"];
-    let tokens = users(&app, &names).await;
+    let tokens = app.users(&names).await;
     for token in &tokens[1..] {
-        follow(&app, token, "target").await;
+        app.follow(token, "target").await;
     }
     let expected = [
         vec!["fol5".to_owned(), "fol4".to_owned()],
         vec!["fol3".to_owned(), "fol2".to_owned()],
         vec!["fol1".to_owned()],
     ];
-    let pages = walk(
-        &app,
-        &format!("{}?limit=2", followers_of("target")),
-        None,
-        2,
-    )
-    .await;
+    let pages = app
+        .walk(
+            &format!("{}?limit=2", followers_of("target")),
+            None,
+            2,
+            usernames,
+        )
+        .await;
     assert_eq!(pages, expected);
-    let pages = walk(
-        &app,
-        &format!("{MY_FOLLOWERS}?limit=2"),
-        Some(&tokens[0]),
-        2,
-    )
-    .await;
+    let pages = app
+        .walk(
+            &format!("{MY_FOLLOWERS}?limit=2"),
+            Some(&tokens[0]),
+            2,
+            usernames,
+        )
+        .await;
     assert_eq!(
         pages, expected,
         "the Link of /me lists works with the token"
     );
     // The cursor of one list positions the same way when passed by hand.
-    let first = get_ok(&app, &format!("{}?limit=2", followers_of("target")), None).await;
+    let first = app
+        .get_ok(&format!("{}?limit=2", followers_of("target")), None)
+        .await;
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = get_ok(
-        &app,
-        &format!("{}?limit=2&cursor={cursor}", followers_of("target")),
-        None,
-    )
-    .await;
+    let second = app
+        .get_ok(
+            &format!("{}?limit=2&cursor={cursor}", followers_of("target")),
+            None,
+        )
+        .await;
     assert_eq!(usernames(&second), ["fol3", "fol2"]);
 }
 
 async fn a_follow_list_walk_stays_correct_while_follows_change(app: TestApp) {
     let names = ["target", "fol1", "fol2", "fol3", "fol4", "fol5", "late"];
-    let tokens = users(&app, &names).await;
+    let tokens = app.users(&names).await;
     for token in &tokens[1..6] {
-        follow(&app, token, "target").await;
+        app.follow(token, "target").await;
     }
     let path = app.url(&format!("{}?limit=2", followers_of("target")));
-    let first = fetch_page(&app, &path, None).await;
-    assert_eq!(first.names, ["fol5", "fol4"]);
+    let first = app.fetch_page(&path, None).await;
+    assert_eq!(first.usernames(), ["fol5", "fol4"]);
     // Between pages: a new follower, and one already seen unfollows and follows again.
-    follow(&app, &tokens[6], "target").await;
-    unfollow(&app, &tokens[5], "target").await;
-    follow(&app, &tokens[5], "target").await;
-    let second = fetch_page(&app, &first.next.unwrap(), None).await;
-    assert_eq!(second.names, ["fol3", "fol2"]);
-    follow(&app, &tokens[4], "fol1").await;
-    let third = fetch_page(&app, &second.next.unwrap(), None).await;
-    assert_eq!(third.names, ["fol1"]);
+    app.follow(&tokens[6], "target").await;
+    app.unfollow(&tokens[5], "target").await;
+    app.follow(&tokens[5], "target").await;
+    let second = app.fetch_page(&first.next.unwrap(), None).await;
+    assert_eq!(second.usernames(), ["fol3", "fol2"]);
+    app.follow(&tokens[4], "fol1").await;
+    let third = app.fetch_page(&second.next.unwrap(), None).await;
+    assert_eq!(third.usernames(), ["fol1"]);
     assert!(third.next.is_none());
     assert_eq!(
-        list(&app, &followers_of("target"), None).await,
+        app.list_usernames(&followers_of("target"), None).await,
         ["fol5", "late", "fol4", "fol3", "fol2", "fol1"]
     );
 }
@@ -534,40 +549,50 @@ async fn twenty_parallel_followers_are_all_counted(app: TestApp) {
         ));
         names.push(name);
     }
-    assert_all_204(&in_parallel(&app, requests).await);
-    assert_eq!(counts(&app, "target").await, (20, 0));
-    let mut followers = list(&app, MY_FOLLOWERS, Some(&target)).await;
+    assert_all_204(&app.in_parallel(requests).await);
+    assert_eq!(app.follow_counts("target").await, (20, 0));
+    let mut followers = app.list_usernames(MY_FOLLOWERS, Some(&target)).await;
     followers.sort();
     assert_eq!(followers, names);
     for name in &names {
-        assert_eq!(counts(&app, name).await, (0, 1), "{name}");
+        assert_eq!(app.follow_counts(name).await, (0, 1), "{name}");
     }
 }
 
 async fn one_user_following_twenty_times_at_once_follows_once(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
+    let tokens = app.users(&["alice", "bob"]).await;
     let url = app.url(&format!("{MY_FOLLOWING}/bob"));
     let requests = (0..20)
         .map(|_| (Method::PUT, url.clone(), tokens[0].clone()))
         .collect();
-    assert_all_204(&in_parallel(&app, requests).await);
-    assert_eq!(counts(&app, "bob").await, (1, 0));
-    assert_eq!(counts(&app, "alice").await, (0, 1));
-    assert_eq!(list(&app, &followers_of("bob"), None).await, ["alice"]);
-    assert_eq!(list(&app, MY_FOLLOWING, Some(&tokens[0])).await, ["bob"]);
+    assert_all_204(&app.in_parallel(requests).await);
+    assert_eq!(app.follow_counts("bob").await, (1, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 1));
+    assert_eq!(
+        app.list_usernames(&followers_of("bob"), None).await,
+        ["alice"]
+    );
+    assert_eq!(
+        app.list_usernames(MY_FOLLOWING, Some(&tokens[0])).await,
+        ["bob"]
+    );
 
     let requests = (0..20)
         .map(|_| (Method::DELETE, url.clone(), tokens[0].clone()))
         .collect();
-    assert_all_204(&in_parallel(&app, requests).await);
-    assert_eq!(counts(&app, "bob").await, (0, 0));
-    assert_eq!(counts(&app, "alice").await, (0, 0));
-    assert!(list(&app, &followers_of("bob"), None).await.is_empty());
+    assert_all_204(&app.in_parallel(requests).await);
+    assert_eq!(app.follow_counts("bob").await, (0, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 0));
+    assert!(
+        app.list_usernames(&followers_of("bob"), None)
+            .await
+            .is_empty()
+    );
 }
 
 async fn a_storm_of_follows_and_unfollows_leaves_counters_equal_to_lists(app: TestApp) {
     let names = ["st0", "st1", "st2", "st3", "st4", "st5"];
-    let tokens = users(&app, &names).await;
+    let tokens = app.users(&names).await;
     let mut expected = vec![vec![false; names.len()]; names.len()];
     for round in 0..4 {
         let last = round == 3;
@@ -594,11 +619,11 @@ async fn a_storm_of_follows_and_unfollows_leaves_counters_equal_to_lists(app: Te
                 expected[i][j] = follows;
             }
         }
-        assert_all_204(&in_parallel(&app, requests).await);
+        assert_all_204(&app.in_parallel(requests).await);
     }
     assert_counts_match_lists(&app, &names).await;
     for (i, name) in names.iter().enumerate() {
-        let mut following = list(&app, &following_of(name), None).await;
+        let mut following = app.list_usernames(&following_of(name), None).await;
         following.sort();
         let wanted: Vec<String> = names
             .iter()
@@ -611,7 +636,7 @@ async fn a_storm_of_follows_and_unfollows_leaves_counters_equal_to_lists(app: Te
 }
 
 async fn two_users_following_each_other_at_once_never_fail(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
+    let tokens = app.users(&["alice", "bob"]).await;
     let alice_to_bob = app.url(&format!("{MY_FOLLOWING}/bob"));
     let bob_to_alice = app.url(&format!("{MY_FOLLOWING}/alice"));
     for round in 0..5 {
@@ -621,14 +646,14 @@ async fn two_users_following_each_other_at_once_never_fail(app: TestApp) {
                 requests.push((method.clone(), alice_to_bob.clone(), tokens[0].clone()));
                 requests.push((method.clone(), bob_to_alice.clone(), tokens[1].clone()));
             }
-            let statuses = in_parallel(&app, requests).await;
+            let statuses = app.in_parallel(requests).await;
             assert!(
                 statuses.iter().all(|s| *s == StatusCode::NO_CONTENT),
                 "round {round}, {method}: {statuses:?}"
             );
             let expected = if method == Method::PUT { 1 } else { 0 };
-            assert_eq!(counts(&app, "alice").await, (expected, expected));
-            assert_eq!(counts(&app, "bob").await, (expected, expected));
+            assert_eq!(app.follow_counts("alice").await, (expected, expected));
+            assert_eq!(app.follow_counts("bob").await, (expected, expected));
         }
     }
 }
@@ -678,14 +703,14 @@ async fn race_with_deletion(
 
 async fn following_or_unfollowing_an_account_while_it_is_deleted_never_fails(app: TestApp) {
     let fans = ["fan_a", "fan_b", "fan_c", "fan_d", "fan_e", "fan_f"];
-    let fan_tokens = users(&app, &fans).await;
+    let fan_tokens = app.users(&fans).await;
     for round in 0..3 {
         let name = format!("doomed_{round}");
         let doomed = app.user(&name).await;
         // Half the fans follow already and unfollow while the account goes; the other
         // half follow it at that moment.
         for token in &fan_tokens[..3] {
-            follow(&app, token, &name).await;
+            app.follow(token, &name).await;
         }
         let url = app.url(&format!("{MY_FOLLOWING}/{name}"));
         let requests = fan_tokens
@@ -711,17 +736,17 @@ async fn following_or_unfollowing_an_account_while_it_is_deleted_never_fails(app
     }
     assert_counts_match_lists(&app, &fans).await;
     for fan in fans {
-        assert_eq!(counts(&app, fan).await, (0, 0), "{fan}");
+        assert_eq!(app.follow_counts(fan).await, (0, 0), "{fan}");
     }
 }
 
 async fn an_accounts_own_follows_racing_its_deletion_never_fail(app: TestApp) {
     let idols = ["idol_a", "idol_b", "idol_c", "idol_d"];
-    users(&app, &idols).await;
+    app.users(&idols).await;
     for round in 0..3 {
         let doomed = app.user(&format!("leaver_{round}")).await;
-        follow(&app, &doomed, "idol_a").await;
-        follow(&app, &doomed, "idol_b").await;
+        app.follow(&doomed, "idol_a").await;
+        app.follow(&doomed, "idol_b").await;
         let requests = idols
             .iter()
             .enumerate()
@@ -743,7 +768,7 @@ async fn an_accounts_own_follows_racing_its_deletion_never_fail(app: TestApp) {
     }
     assert_counts_match_lists(&app, &idols).await;
     for idol in idols {
-        assert_eq!(counts(&app, idol).await, (0, 0), "{idol}");
+        assert_eq!(app.follow_counts(idol).await, (0, 0), "{idol}");
     }
 }
 

@@ -837,12 +837,10 @@ impl GuideRun {
         }
     }
 
-    /// Moves the clock ahead and runs the publisher, as if the reader had waited.
+    /// Moves the clock ahead and lets the publisher catch up, as if the reader had waited.
     async fn sleep(&mut self, seconds: u64) {
         self.app.advance(Duration::from_secs(seconds));
-        roost::scheduler::publisher::publish_due(&self.app.state)
-            .await
-            .expect("a publishing pass");
+        self.app.publish_due().await;
     }
 
     /// Every difference between the documented and the real response; records the real

@@ -454,11 +454,7 @@ fn query_words(text: &str) -> Vec<String> {
 
 async fn comments_and_scheduled_posts_keep_hostile_content(app: TestApp) {
     let token = app.user("alice").await;
-    let post = body(
-        app.post_json("/api/v1/posts", &json!({"content": "a post"}), Some(&token))
-            .await,
-    )
-    .await;
+    let post = app.create_post(&token, "a post").await;
     let comments = format!("/api/v1/posts/{}/comments", post["id"].as_str().unwrap());
     let publish_at = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
     for text in HOSTILE_TEXT {
@@ -513,11 +509,7 @@ async fn comments_and_scheduled_posts_keep_hostile_content(app: TestApp) {
 
 async fn hostile_cursors_limits_and_ids_are_client_errors(app: TestApp) {
     let token = app.user("alice").await;
-    let post = body(
-        app.post_json("/api/v1/posts", &json!({"content": "a post"}), Some(&token))
-            .await,
-    )
-    .await;
+    let post = app.create_post(&token, "a post").await;
     let post_id = post["id"].as_str().unwrap();
     let lists = [
         "/api/v1/users".to_owned(),

@@ -3,35 +3,21 @@
 
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use tokio::task::JoinSet;
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem};
-use crate::users::{follow, get_ok, list, usernames, walk};
+use crate::helpers::{
+    TestApp, UNKNOWN_ID, UNKNOWN_TOKEN, assert_all_204, assert_problem, id_of, ids, post_path,
+    usernames,
+};
 
 const MY_LIKES: &str = "/api/v1/me/likes";
-/// Has the shape of a token the server issues, but was never issued.
-const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-/// A well-formed id that no post has.
-const UNKNOWN_ID: &str = "019acc02-0a4d-7e61-9c3b-55e0f2d8a917";
-
-/// `POST /posts` by `token`; returns the new post's id.
-pub(crate) async fn create_post(app: &TestApp, token: &str, content: &str) -> String {
-    let response = app
-        .post_json("/api/v1/posts", &json!({"content": content}), Some(token))
-        .await;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "create post: {body}");
-    body["id"].as_str().unwrap().to_owned()
-}
 
 fn like_path(post: &str) -> String {
-    format!("/api/v1/posts/{post}/like")
+    format!("{}/like", post_path(post))
 }
 
 fn likers_path(post: &str) -> String {
-    format!("/api/v1/posts/{post}/likes")
+    format!("{}/likes", post_path(post))
 }
 
 async fn put_like(app: &TestApp, token: Option<&str>, post: &str) -> Response {
@@ -48,22 +34,9 @@ async fn delete_like(app: &TestApp, token: Option<&str>, post: &str) -> Response
         .unwrap()
 }
 
-/// `PUT /posts/{id}/like`, which must answer an empty 204.
-pub(crate) async fn like(app: &TestApp, token: &str, post: &str) {
-    let response = put_like(app, Some(token), post).await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT, "like {post}");
-    assert!(response.text().await.unwrap().is_empty());
-}
-
-async fn unlike(app: &TestApp, token: &str, post: &str) {
-    let response = delete_like(app, Some(token), post).await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT, "unlike {post}");
-    assert!(response.text().await.unwrap().is_empty());
-}
-
 /// The post as `token` sees it.
 async fn get_post(app: &TestApp, post: &str, token: Option<&str>) -> Value {
-    get_ok(app, &format!("/api/v1/posts/{post}"), token).await
+    app.get_ok(&post_path(post), token).await
 }
 
 async fn like_count(app: &TestApp, post: &str) -> i64 {
@@ -72,56 +45,10 @@ async fn like_count(app: &TestApp, post: &str) -> i64 {
         .unwrap()
 }
 
-/// The ids of a page of posts, in order.
-fn post_ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list page: {page}"))
-        .iter()
-        .map(|post| post["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn my_likes(app: &TestApp, token: &str) -> Vec<String> {
-    post_ids(&get_ok(app, &format!("{MY_LIKES}?limit=100"), Some(token)).await)
-}
-
-/// Registers `names` and returns their tokens in the same order.
-async fn users(app: &TestApp, names: &[&str]) -> Vec<String> {
-    let mut tokens = Vec::new();
-    for name in names {
-        tokens.push(app.user(name).await);
-    }
-    tokens
-}
-
-/// Sends `requests` (method, URL, token) all at once and returns their statuses.
-async fn in_parallel(app: &TestApp, requests: Vec<(Method, String, String)>) -> Vec<StatusCode> {
-    let mut set = JoinSet::new();
-    for (method, url, token) in requests {
-        let client = app.client.clone();
-        set.spawn(async move {
-            client
-                .request(method, url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        });
-    }
-    let mut statuses = Vec::new();
-    while let Some(status) = set.join_next().await {
-        statuses.push(status.unwrap());
-    }
-    statuses
-}
-
-fn assert_all_204(statuses: &[StatusCode]) {
-    assert!(
-        statuses.iter().all(|s| *s == StatusCode::NO_CONTENT),
-        "every request is a 204: {statuses:?}"
-    );
+    ids(&app
+        .get_ok(&format!("{MY_LIKES}?limit=100"), Some(token))
+        .await)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -129,75 +56,79 @@ fn assert_all_204(statuses: &[StatusCode]) {
 // ---------------------------------------------------------------------------------------
 
 async fn liking_is_204_and_idempotent(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     assert_eq!(like_count(&app, &post).await, 0);
     for _ in 0..3 {
-        like(&app, &tokens[1], &post).await;
+        app.like(&tokens[1], &post).await;
     }
     assert_eq!(like_count(&app, &post).await, 1);
-    assert_eq!(list(&app, &likers_path(&post), None).await, ["bob"]);
+    assert_eq!(app.list_usernames(&likers_path(&post), None).await, ["bob"]);
     assert_eq!(my_likes(&app, &tokens[1]).await, [post.as_str()]);
     // Liking your own post is allowed.
-    like(&app, &tokens[0], &post).await;
+    app.like(&tokens[0], &post).await;
     assert_eq!(like_count(&app, &post).await, 2);
 }
 
 async fn unliking_is_204_and_idempotent(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    like(&app, &tokens[1], &post).await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    app.like(&tokens[1], &post).await;
     for _ in 0..3 {
-        unlike(&app, &tokens[1], &post).await;
+        app.unlike(&tokens[1], &post).await;
     }
     assert_eq!(like_count(&app, &post).await, 0);
-    assert!(list(&app, &likers_path(&post), None).await.is_empty());
+    assert!(
+        app.list_usernames(&likers_path(&post), None)
+            .await
+            .is_empty()
+    );
     assert!(my_likes(&app, &tokens[1]).await.is_empty());
     // Unliking a post never liked is a 204 too, and changes nothing.
-    like(&app, &tokens[1], &post).await;
-    unlike(&app, &tokens[0], &post).await;
+    app.like(&tokens[1], &post).await;
+    app.unlike(&tokens[0], &post).await;
     assert_eq!(like_count(&app, &post).await, 1);
 }
 
 async fn a_repeated_like_keeps_its_place_in_lists(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
-    let first = create_post(&app, &tokens[0], "first").await;
-    let second = create_post(&app, &tokens[0], "second").await;
-    like(&app, &tokens[1], &first).await;
-    like(&app, &tokens[2], &first).await;
-    like(&app, &tokens[1], &second).await;
-    like(&app, &tokens[1], &first).await;
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
+    let first = id_of(&app.create_post(&tokens[0], "first").await);
+    let second = id_of(&app.create_post(&tokens[0], "second").await);
+    app.like(&tokens[1], &first).await;
+    app.like(&tokens[2], &first).await;
+    app.like(&tokens[1], &second).await;
+    app.like(&tokens[1], &first).await;
     assert_eq!(
         my_likes(&app, &tokens[1]).await,
         [second.clone(), first.clone()]
     );
     assert_eq!(
-        list(&app, &likers_path(&first), None).await,
+        app.list_usernames(&likers_path(&first), None).await,
         ["carol", "bob"]
     );
     assert_eq!(like_count(&app, &first).await, 2);
 }
 
 async fn liking_again_after_unliking_is_the_newest_like(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
+    let tokens = app.users(&["alice", "bob"]).await;
     let mut posts = Vec::new();
     for content in ["one", "two", "three"] {
-        posts.push(create_post(&app, &tokens[0], content).await);
+        posts.push(id_of(&app.create_post(&tokens[0], content).await));
     }
     // Liked in the order two, three, one: most recently liked first.
-    like(&app, &tokens[1], &posts[1]).await;
-    like(&app, &tokens[1], &posts[2]).await;
-    like(&app, &tokens[1], &posts[0]).await;
+    app.like(&tokens[1], &posts[1]).await;
+    app.like(&tokens[1], &posts[2]).await;
+    app.like(&tokens[1], &posts[0]).await;
     assert_eq!(
         my_likes(&app, &tokens[1]).await,
         [posts[0].clone(), posts[2].clone(), posts[1].clone()]
     );
-    unlike(&app, &tokens[1], &posts[2]).await;
+    app.unlike(&tokens[1], &posts[2]).await;
     assert_eq!(
         my_likes(&app, &tokens[1]).await,
         [posts[0].clone(), posts[1].clone()]
     );
-    like(&app, &tokens[1], &posts[2]).await;
+    app.like(&tokens[1], &posts[2]).await;
     assert_eq!(
         my_likes(&app, &tokens[1]).await,
         [posts[2].clone(), posts[0].clone(), posts[1].clone()]
@@ -207,8 +138,8 @@ async fn liking_again_after_unliking_is_the_newest_like(app: TestApp) {
 }
 
 async fn liking_an_unknown_post_is_404(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     for id in [
         UNKNOWN_ID,
         "nope",
@@ -229,9 +160,9 @@ async fn liking_an_unknown_post_is_404(app: TestApp) {
 }
 
 async fn like_endpoints_need_a_token(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    like(&app, &tokens[1], &post).await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    app.like(&tokens[1], &post).await;
     for method in [Method::PUT, Method::DELETE] {
         let response = app
             .request(method.clone(), &like_path(&post), None)
@@ -248,7 +179,7 @@ async fn like_endpoints_need_a_token(app: TestApp) {
         assert_problem(response, 401, "invalid_token").await;
     }
     // The likers are public, but a dead token is still refused.
-    assert_eq!(list(&app, &likers_path(&post), None).await, ["bob"]);
+    assert_eq!(app.list_usernames(&likers_path(&post), None).await, ["bob"]);
     let response = app.get(&likers_path(&post), Some(UNKNOWN_TOKEN)).await;
     assert_problem(response, 401, "invalid_token").await;
     assert_problem(app.get(MY_LIKES, None).await, 401, "unauthorized").await;
@@ -269,9 +200,9 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn liked_is_true_false_or_null_by_viewer(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
-    let post = create_post(&app, &tokens[0], "Hello #world").await;
-    like(&app, &tokens[1], &post).await;
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello #world").await);
+    app.like(&tokens[1], &post).await;
     assert_eq!(get_post(&app, &post, Some(&tokens[1])).await["liked"], true);
     assert_eq!(
         get_post(&app, &post, Some(&tokens[2])).await["liked"],
@@ -289,31 +220,31 @@ async fn liked_is_true_false_or_null_by_viewer(app: TestApp) {
         (None, Value::Null),
     ] {
         for path in ["/api/v1/posts", "/api/v1/tags/world/posts"] {
-            let page = get_ok(&app, path, token.map(String::as_str)).await;
+            let page = app.get_ok(path, token.map(String::as_str)).await;
             assert_eq!(page["items"][0]["id"], post.as_str());
             assert_eq!(page["items"][0]["liked"], liked, "{path}");
             assert_eq!(page["items"][0]["like_count"], 1, "{path}");
         }
     }
-    let mine = get_ok(&app, MY_LIKES, Some(&tokens[1])).await;
+    let mine = app.get_ok(MY_LIKES, Some(&tokens[1])).await;
     assert_eq!(mine["items"][0]["liked"], true);
-    unlike(&app, &tokens[1], &post).await;
+    app.unlike(&tokens[1], &post).await;
     let seen = get_post(&app, &post, Some(&tokens[1])).await;
     assert_eq!(seen["liked"], false);
     assert_eq!(seen["like_count"], 0);
 }
 
 async fn likers_are_most_recent_first_with_viewer_relations(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol", "dave"]).await;
+    let tokens = app.users(&["alice", "bob", "carol", "dave"]).await;
     let (alice, bob, carol) = (&tokens[0], &tokens[1], &tokens[2]);
-    let post = create_post(&app, alice, "Hello").await;
-    like(&app, bob, &post).await;
-    like(&app, carol, &post).await;
-    follow(&app, alice, "bob").await;
-    follow(&app, carol, "alice").await;
+    let post = id_of(&app.create_post(alice, "Hello").await);
+    app.like(bob, &post).await;
+    app.like(carol, &post).await;
+    app.follow(alice, "bob").await;
+    app.follow(carol, "alice").await;
 
     let path = likers_path(&post);
-    let anonymous = get_ok(&app, &path, None).await;
+    let anonymous = app.get_ok(&path, None).await;
     assert_eq!(usernames(&anonymous), ["carol", "bob"]);
     for user in anonymous["items"].as_array().unwrap() {
         assert_eq!(user["following"], Value::Null, "{user}");
@@ -321,7 +252,7 @@ async fn likers_are_most_recent_first_with_viewer_relations(app: TestApp) {
         assert!(user.get("email").is_none(), "no email in lists: {user}");
         assert!(user["created_at"].is_string() && user["posts_count"].is_i64());
     }
-    let seen_by_alice = get_ok(&app, &path, Some(alice)).await;
+    let seen_by_alice = app.get_ok(&path, Some(alice)).await;
     let items = &seen_by_alice["items"];
     assert_eq!(
         (&items[0]["following"], &items[0]["followed_by"]),
@@ -333,27 +264,18 @@ async fn likers_are_most_recent_first_with_viewer_relations(app: TestApp) {
         (&json!(true), &json!(false)),
         "alice follows bob"
     );
-    let seen_by_bob = get_ok(&app, &path, Some(bob)).await;
+    let seen_by_bob = app.get_ok(&path, Some(bob)).await;
     assert_eq!(seen_by_bob["items"][1]["username"], "bob");
     assert_eq!(seen_by_bob["items"][1]["following"], Value::Null);
 }
 
 async fn deleting_a_post_removes_its_likes(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let doomed = create_post(&app, &tokens[0], "doomed").await;
-    let kept = create_post(&app, &tokens[0], "kept").await;
-    like(&app, &tokens[1], &doomed).await;
-    like(&app, &tokens[1], &kept).await;
-    let response = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/posts/{doomed}"),
-            Some(&tokens[0]),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let tokens = app.users(&["alice", "bob"]).await;
+    let doomed = id_of(&app.create_post(&tokens[0], "doomed").await);
+    let kept = id_of(&app.create_post(&tokens[0], "kept").await);
+    app.like(&tokens[1], &doomed).await;
+    app.like(&tokens[1], &kept).await;
+    app.delete_post(&tokens[0], &doomed).await;
     assert_eq!(my_likes(&app, &tokens[1]).await, [kept]);
     assert_problem(app.get(&likers_path(&doomed), None).await, 404, "not_found").await;
     assert_problem(
@@ -371,19 +293,16 @@ async fn deleting_a_post_removes_its_likes(app: TestApp) {
 }
 
 async fn deleting_an_account_removes_its_likes(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob", "carol"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    like(&app, &tokens[1], &post).await;
-    like(&app, &tokens[2], &post).await;
-    let response = app
-        .request(Method::DELETE, "/api/v1/me", Some(&tokens[1]))
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let tokens = app.users(&["alice", "bob", "carol"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    app.like(&tokens[1], &post).await;
+    app.like(&tokens[2], &post).await;
+    app.delete_account(&tokens[1]).await;
     assert_eq!(like_count(&app, &post).await, 1);
-    assert_eq!(list(&app, &likers_path(&post), None).await, ["carol"]);
+    assert_eq!(
+        app.list_usernames(&likers_path(&post), None).await,
+        ["carol"]
+    );
 }
 
 both_databases!(
@@ -399,10 +318,10 @@ both_databases!(
 
 async fn walking_the_likers_returns_each_user_once(app: TestApp) {
     let names = ["author", "fan1", "fan2", "fan3", "fan4", "fan5"];
-    let tokens = users(&app, &names).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&names).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     for token in &tokens[1..] {
-        like(&app, token, &post).await;
+        app.like(token, &post).await;
     }
     let expected = [
         vec!["fan5".to_owned(), "fan4".to_owned()],
@@ -410,34 +329,39 @@ async fn walking_the_likers_returns_each_user_once(app: TestApp) {
         vec!["fan1".to_owned()],
     ];
     let path = format!("{}?limit=2", likers_path(&post));
-    assert_eq!(walk(&app, &path, None, 2).await, expected);
-    assert_eq!(walk(&app, &path, Some(&tokens[0]), 2).await, expected);
+    assert_eq!(app.walk(&path, None, 2, usernames).await, expected);
+    assert_eq!(
+        app.walk(&path, Some(&tokens[0]), 2, usernames).await,
+        expected
+    );
 
     // A like arriving mid-walk (here: a repeat, and a new one) does not disturb it.
-    let first = get_ok(&app, &path, None).await;
-    like(&app, &tokens[3], &post).await;
+    let first = app.get_ok(&path, None).await;
+    app.like(&tokens[3], &post).await;
     let late = app.user("late").await;
-    like(&app, &late, &post).await;
+    app.like(&late, &post).await;
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = get_ok(&app, &format!("{path}&cursor={cursor}"), None).await;
+    let second = app.get_ok(&format!("{path}&cursor={cursor}"), None).await;
     assert_eq!(usernames(&second), ["fan3", "fan2"]);
 }
 
 async fn walking_my_likes_returns_each_post_once(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
+    let tokens = app.users(&["alice", "bob"]).await;
     let mut posts = Vec::new();
     for i in 0..5 {
-        posts.push(create_post(&app, &tokens[0], &format!("post {i}")).await);
+        posts.push(id_of(
+            &app.create_post(&tokens[0], &format!("post {i}")).await,
+        ));
     }
     // Liked in reverse order of creation: the list is then oldest post first.
     for post in posts.iter().rev() {
-        like(&app, &tokens[1], post).await;
+        app.like(&tokens[1], post).await;
     }
     let mut seen = Vec::new();
     let mut path = format!("{MY_LIKES}?limit=2");
     loop {
-        let page = get_ok(&app, &path, Some(&tokens[1])).await;
-        seen.extend(post_ids(&page));
+        let page = app.get_ok(&path, Some(&tokens[1])).await;
+        seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("{MY_LIKES}?limit=2&cursor={cursor}"),
             None => break,
@@ -447,9 +371,9 @@ async fn walking_my_likes_returns_each_post_once(app: TestApp) {
 }
 
 async fn likers_refuse_bad_limits_and_cursors(app: TestApp) {
-    let tokens = users(&app, &["alice"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
-    like(&app, &tokens[0], &post).await;
+    let tokens = app.users(&["alice"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
+    app.like(&tokens[0], &post).await;
     use base64::Engine as _;
     let b64 = |raw: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let path = likers_path(&post);
@@ -479,28 +403,28 @@ both_databases!(
 // ---------------------------------------------------------------------------------------
 
 async fn one_user_liking_twenty_times_at_once_likes_once(app: TestApp) {
-    let tokens = users(&app, &["alice", "bob"]).await;
-    let post = create_post(&app, &tokens[0], "Hello").await;
+    let tokens = app.users(&["alice", "bob"]).await;
+    let post = id_of(&app.create_post(&tokens[0], "Hello").await);
     let url = app.url(&like_path(&post));
     let requests = (0..20)
         .map(|_| (Method::PUT, url.clone(), tokens[1].clone()))
         .collect();
-    assert_all_204(&in_parallel(&app, requests).await);
+    assert_all_204(&app.in_parallel(requests).await);
     assert_eq!(like_count(&app, &post).await, 1);
-    assert_eq!(list(&app, &likers_path(&post), None).await, ["bob"]);
+    assert_eq!(app.list_usernames(&likers_path(&post), None).await, ["bob"]);
     assert_eq!(my_likes(&app, &tokens[1]).await, [post.as_str()]);
 
     let requests = (0..20)
         .map(|_| (Method::DELETE, url.clone(), tokens[1].clone()))
         .collect();
-    assert_all_204(&in_parallel(&app, requests).await);
+    assert_all_204(&app.in_parallel(requests).await);
     assert_eq!(like_count(&app, &post).await, 0);
     assert!(my_likes(&app, &tokens[1]).await.is_empty());
 }
 
 async fn twenty_users_liking_at_once_are_all_counted(app: TestApp) {
     let author = app.user("author").await;
-    let post = create_post(&app, &author, "Hello").await;
+    let post = id_of(&app.create_post(&author, "Hello").await);
     let url = app.url(&like_path(&post));
     let mut names = Vec::new();
     let mut requests = Vec::new();
@@ -509,9 +433,9 @@ async fn twenty_users_liking_at_once_are_all_counted(app: TestApp) {
         requests.push((Method::PUT, url.clone(), app.user(&name).await));
         names.push(name);
     }
-    assert_all_204(&in_parallel(&app, requests).await);
+    assert_all_204(&app.in_parallel(requests).await);
     assert_eq!(like_count(&app, &post).await, 20);
-    let mut likers = list(&app, &likers_path(&post), None).await;
+    let mut likers = app.list_usernames(&likers_path(&post), None).await;
     likers.sort();
     assert_eq!(likers, names);
 }
@@ -520,12 +444,12 @@ async fn likes_racing_the_posts_deletion_never_fail(app: TestApp) {
     let names = [
         "author", "fan_a", "fan_b", "fan_c", "fan_d", "fan_e", "fan_f",
     ];
-    let tokens = users(&app, &names).await;
+    let tokens = app.users(&names).await;
     for round in 0..3 {
-        let post = create_post(&app, &tokens[0], &format!("round {round}")).await;
+        let post = id_of(&app.create_post(&tokens[0], &format!("round {round}")).await);
         // Half the fans like already and unlike as the post goes; the others like it then.
         for token in &tokens[1..4] {
-            like(&app, token, &post).await;
+            app.like(token, &post).await;
         }
         let url = app.url(&like_path(&post));
         let mut requests: Vec<(Method, String, String)> = tokens[1..]
@@ -540,22 +464,17 @@ async fn likes_racing_the_posts_deletion_never_fail(app: TestApp) {
             3,
             (
                 Method::DELETE,
-                app.url(&format!("/api/v1/posts/{post}")),
+                app.url(&post_path(&post)),
                 tokens[0].clone(),
             ),
         );
-        for status in in_parallel(&app, requests).await {
+        for status in app.in_parallel(requests).await {
             assert!(
                 status == StatusCode::NO_CONTENT || status == StatusCode::NOT_FOUND,
                 "round {round}: a request racing the deletion got {status}"
             );
         }
-        assert_problem(
-            app.get(&format!("/api/v1/posts/{post}"), None).await,
-            404,
-            "not_found",
-        )
-        .await;
+        assert_problem(app.get(&post_path(&post), None).await, 404, "not_found").await;
     }
     for token in &tokens {
         assert!(my_likes(&app, token).await.is_empty());

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, eventually};
 use crate::{both_databases, both_databases_with};
 
 /// Small budgets, and no exemption for loopback (the tests' own address).
@@ -203,26 +203,27 @@ async fn stalled_request(app: &TestApp) -> TcpStream {
 async fn requests_beyond_capacity_are_shed_with_503(app: TestApp) {
     let stalled = stalled_request(&app).await;
     // Wait until the stalled request holds the only slot.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let shed = loop {
-        let response = app.get("/api/v1/posts", None).await;
-        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-            break response;
-        }
-        assert!(Instant::now() < deadline, "the server never shed load");
-        tokio::task::yield_now().await;
-    };
+    let shed = eventually(
+        Duration::from_secs(10),
+        "the server sheds load",
+        async || {
+            let response = app.get("/api/v1/posts", None).await;
+            (response.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+        },
+    )
+    .await;
     assert_eq!(header(&shed, "retry-after").as_deref(), Some("1"));
     assert_problem(shed, 503, "overloaded").await;
     // Health probes still answer, so a load balancer can tell busy from dead.
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
     // Once the stalled client leaves, service resumes.
     drop(stalled);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.get("/api/v1/posts", None).await.status() != StatusCode::OK {
-        assert!(Instant::now() < deadline, "service did not resume");
-        tokio::task::yield_now().await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "service resumes once the stalled client leaves",
+        async || (app.get("/api/v1/posts", None).await.status() == StatusCode::OK).then_some(()),
+    )
+    .await;
 }
 
 const ONE_AT_A_TIME: &[(&str, &str)] = &[("ROOST_MAX_CONCURRENT_REQUESTS", "1")];

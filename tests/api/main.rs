@@ -9,6 +9,7 @@ mod ordered_json;
 mod auth;
 mod avatars;
 mod comments;
+mod dead_tokens;
 mod docs;
 mod early_answers;
 mod errors;

@@ -3,22 +3,17 @@
 
 use std::time::Duration;
 
-use reqwest::multipart::{Form, Part};
+use reqwest::multipart::Form;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem, error_fields};
+use crate::helpers::{
+    POSTS, TestApp, assert_problem, error_fields, eventually, file_part, media_id, post_path,
+};
 use crate::images::{jpeg_with_gps, noisy_png, png, png_claiming};
 
 const HOUR: Duration = Duration::from_secs(60 * 60);
-
-fn file_part(bytes: Vec<u8>, file_name: &str, mime: &str) -> Part {
-    Part::bytes(bytes)
-        .file_name(file_name.to_owned())
-        .mime_str(mime)
-        .unwrap()
-}
 
 /// `POST /api/v1/media` with `form`.
 async fn upload_form(app: &TestApp, token: Option<&str>, form: Form) -> reqwest::Response {
@@ -35,69 +30,11 @@ async fn upload_file(app: &TestApp, token: &str, bytes: Vec<u8>) -> reqwest::Res
     upload_form(app, Some(token), form).await
 }
 
-/// Uploads a small PNG and returns the Media object.
-async fn upload(app: &TestApp, token: &str) -> Value {
-    let response = upload_file(app, token, png(40, 30)).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
-fn id_of(value: &Value) -> &str {
-    value["id"].as_str().expect("id")
-}
-
-/// Fetches an absolute media URL from the test server.
-async fn fetch(app: &TestApp, url: &Value) -> reqwest::Response {
-    let url = url.as_str().expect("a URL");
-    assert!(
-        url.starts_with(&format!("{}/", app.address)),
-        "{url} is absolute on this server"
-    );
-    app.client.get(url).send().await.unwrap()
-}
-
-/// Asserts both files of a Media object are served (`true`) or gone (`false`).
-async fn assert_files(app: &TestApp, media: &Value, served: bool) {
-    let expected = if served {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    for field in ["url", "preview_url"] {
-        assert_eq!(
-            fetch(app, &media[field]).await.status(),
-            expected,
-            "{field} of {media}"
-        );
-    }
-}
-
-async fn create_post(
-    app: &TestApp,
-    token: &str,
-    content: &str,
-    media_ids: &[&str],
-) -> reqwest::Response {
-    app.post_json(
-        "/api/v1/posts",
-        &json!({"content": content, "media_ids": media_ids}),
-        Some(token),
-    )
-    .await
-}
-
-/// Creates a post with `media_ids` and returns it.
-async fn post_with(app: &TestApp, token: &str, media_ids: &[&str]) -> Value {
-    let response = create_post(app, token, "With pictures", media_ids).await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    response.json().await.unwrap()
-}
-
-/// Asserts a post with these `media_ids` is refused as a `media_ids` validation failure.
-async fn assert_not_attachable(app: &TestApp, token: &str, media_ids: &[&str]) {
-    let response = create_post(app, token, "nope", media_ids).await;
-    let problem = assert_problem(response, 422, "validation_failed").await;
-    assert_eq!(error_fields(&problem), vec!["media_ids"], "{problem}");
+/// An absolute URL from a Media object's `field`.
+fn url<'a>(media: &'a Value, field: &str) -> &'a str {
+    media[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} of {media}"))
 }
 
 async fn uploading_stores_a_full_image_and_a_preview(app: TestApp) {
@@ -111,12 +48,12 @@ async fn uploading_stores_a_full_image_and_a_preview(app: TestApp) {
     assert_eq!(media["width"], 1000);
     assert_eq!(media["height"], 500);
     assert_eq!(media["description"], "");
-    assert!(uuid::Uuid::parse_str(id_of(&media)).is_ok(), "{media}");
+    assert!(uuid::Uuid::parse_str(media_id(&media)).is_ok(), "{media}");
     assert_eq!(media["url"], location.as_str());
     assert_ne!(media["url"], media["preview_url"]);
 
     for (field, size) in [("url", (1000, 500)), ("preview_url", (400, 200))] {
-        let file = fetch(&app, &media[field]).await;
+        let file = app.fetch(url(&media, field)).await;
         assert_eq!(file.status(), StatusCode::OK, "{field}");
         let content_type = file.headers()["content-type"].to_str().unwrap().to_owned();
         assert!(
@@ -140,7 +77,8 @@ async fn uploading_stores_a_full_image_and_a_preview(app: TestApp) {
         .json()
         .await
         .unwrap();
-    let preview = fetch(&app, &tall["preview_url"])
+    let preview = app
+        .fetch(url(&tall, "preview_url"))
         .await
         .bytes()
         .await
@@ -152,7 +90,8 @@ async fn uploading_stores_a_full_image_and_a_preview(app: TestApp) {
         .json()
         .await
         .unwrap();
-    let preview = fetch(&app, &small["preview_url"])
+    let preview = app
+        .fetch(url(&small, "preview_url"))
         .await
         .bytes()
         .await
@@ -170,7 +109,7 @@ async fn no_metadata_survives_in_either_copy(app: TestApp) {
     assert_eq!(response.status(), StatusCode::CREATED);
     let media: Value = response.json().await.unwrap();
     for field in ["url", "preview_url"] {
-        let file = fetch(&app, &media[field]).await;
+        let file = app.fetch(url(&media, field)).await;
         assert_eq!(file.headers()["content-type"], "image/jpeg", "{field}");
         let bytes = file.bytes().await.unwrap();
         for marker in [&b"Exif"[..], b"GPS", b"SecretCamera"] {
@@ -213,7 +152,9 @@ async fn the_description_is_stored_and_limited(app: TestApp) {
     assert_eq!(error_fields(&problem), vec!["description"]);
 
     // The description comes back with the post it is attached to.
-    let post = post_with(&app, &token, &[id_of(&media)]).await;
+    let post = app
+        .create_post_with_media(&token, &[media_id(&media)])
+        .await;
     assert_eq!(post["media"][0]["description"], longest.as_str());
 }
 
@@ -306,26 +247,23 @@ async fn posts_carry_their_media_in_order(app: TestApp) {
     let alice = app.user("alice").await;
     let mut uploads = Vec::new();
     for _ in 0..4 {
-        uploads.push(upload(&app, &alice).await);
+        uploads.push(app.upload_image(&alice).await);
     }
-    let ids: Vec<&str> = uploads.iter().map(id_of).collect();
+    let ids: Vec<&str> = uploads.iter().map(media_id).collect();
     let order = [ids[2], ids[0], ids[3], ids[1]];
-    let post = post_with(&app, &alice, &order).await;
+    let post = app.create_post_with_media(&alice, &order).await;
     let attached: Vec<&str> = post["media"]
         .as_array()
         .unwrap()
         .iter()
-        .map(id_of)
+        .map(media_id)
         .collect();
     assert_eq!(attached, order);
     assert_eq!(post["media"][0], uploads[2]);
 
     // The same when read back, publicly.
     let read: Value = app
-        .get(
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-            None,
-        )
+        .get(&post_path(media_id(&post)), None)
         .await
         .json()
         .await
@@ -333,17 +271,15 @@ async fn posts_carry_their_media_in_order(app: TestApp) {
     assert_eq!(read["media"], post["media"]);
 
     // One upload on its own.
-    let single = upload(&app, &alice).await;
-    let post = post_with(&app, &alice, &[id_of(&single)]).await;
+    let single = app.upload_image(&alice).await;
+    let post = app
+        .create_post_with_media(&alice, &[media_id(&single)])
+        .await;
     assert_eq!(post["media"], json!([single]));
 
     // Without media_ids, a post has no media.
     let response = app
-        .post_json(
-            "/api/v1/posts",
-            &json!({"content": "words only"}),
-            Some(&alice),
-        )
+        .post_json(POSTS, &json!({"content": "words only"}), Some(&alice))
         .await;
     let post: Value = response.json().await.unwrap();
     assert_eq!(post["media"], json!([]));
@@ -355,37 +291,46 @@ async fn media_must_be_your_own_unattached_uploads(app: TestApp) {
 
     let mut five = Vec::new();
     for _ in 0..5 {
-        five.push(upload(&app, &alice).await);
+        five.push(app.upload_image(&alice).await);
     }
-    let ids: Vec<&str> = five.iter().map(id_of).collect();
-    assert_not_attachable(&app, &alice, &ids).await;
+    let ids: Vec<&str> = five.iter().map(media_id).collect();
+    app.assert_not_attachable(&alice, &ids, "five media").await;
 
-    let bobs = upload(&app, &bob).await;
-    assert_not_attachable(&app, &alice, &[ids[0], id_of(&bobs)]).await;
+    let bobs = app.upload_image(&bob).await;
+    app.assert_not_attachable(&alice, &[ids[0], media_id(&bobs)], "bob's upload")
+        .await;
 
-    assert_not_attachable(&app, &alice, &["019acc01-5b7e-7d2a-8f3c-2e6a1b9d4c70"]).await;
-    assert_not_attachable(&app, &alice, &["not-an-id"]).await;
-    assert_not_attachable(&app, &alice, &[ids[0], ids[0]]).await;
+    app.assert_not_attachable(
+        &alice,
+        &["019acc01-5b7e-7d2a-8f3c-2e6a1b9d4c70"],
+        "an unknown id",
+    )
+    .await;
+    app.assert_not_attachable(&alice, &["not-an-id"], "not an id")
+        .await;
+    app.assert_not_attachable(&alice, &[ids[0], ids[0]], "the same upload twice")
+        .await;
 
     // None of the refusals attached anything: all five are still free.
-    post_with(&app, &alice, &ids[..4]).await;
+    app.create_post_with_media(&alice, &ids[..4]).await;
     // Now those four belong to a post and cannot be attached again, even with a free one.
-    assert_not_attachable(&app, &alice, &[ids[4], ids[1]]).await;
-    let post = post_with(&app, &alice, &[ids[4]]).await;
+    app.assert_not_attachable(&alice, &[ids[4], ids[1]], "one already on a post")
+        .await;
+    let post = app.create_post_with_media(&alice, &[ids[4]]).await;
     assert_eq!(post["media"][0]["id"], ids[4]);
 
     // Bob's upload is still his to use.
-    post_with(&app, &bob, &[id_of(&bobs)]).await;
+    app.create_post_with_media(&bob, &[media_id(&bobs)]).await;
 }
 
 async fn content_may_be_empty_only_with_media(app: TestApp) {
     let alice = app.user("alice").await;
-    let media = upload(&app, &alice).await;
+    let media = app.upload_image(&alice).await;
 
     for media_ids in [json!(null), json!([])] {
         let response = app
             .post_json(
-                "/api/v1/posts",
+                POSTS,
                 &json!({"content": "   ", "media_ids": media_ids}),
                 Some(&alice),
             )
@@ -394,7 +339,12 @@ async fn content_may_be_empty_only_with_media(app: TestApp) {
         assert_eq!(error_fields(&problem), vec!["content"]);
     }
 
-    let response = create_post(&app, &alice, "  ", &[id_of(&media)]).await;
+    let response = app
+        .send_post(
+            Some(&alice),
+            &json!({"content": "  ", "media_ids": [media_id(&media)]}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let post: Value = response.json().await.unwrap();
     assert_eq!(post["content"], "");
@@ -403,70 +353,63 @@ async fn content_may_be_empty_only_with_media(app: TestApp) {
 
 async fn deleting_a_post_deletes_its_media(app: TestApp) {
     let alice = app.user("alice").await;
-    let first = upload(&app, &alice).await;
-    let second = upload(&app, &alice).await;
-    let unattached = upload(&app, &alice).await;
-    let post = post_with(&app, &alice, &[id_of(&first), id_of(&second)]).await;
-    assert_files(&app, &first, true).await;
+    let first = app.upload_image(&alice).await;
+    let second = app.upload_image(&alice).await;
+    let unattached = app.upload_image(&alice).await;
+    let post = app
+        .create_post_with_media(&alice, &[media_id(&first), media_id(&second)])
+        .await;
+    app.assert_files(&first, true).await;
 
-    let response = app
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/posts/{}", post["id"].as_str().unwrap()),
-            Some(&alice),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_files(&app, &first, false).await;
-    assert_files(&app, &second, false).await;
+    app.delete_post(&alice, media_id(&post)).await;
+    app.assert_files(&first, false).await;
+    app.assert_files(&second, false).await;
     // The rows went with the post: the ids name nothing any more.
-    assert_not_attachable(&app, &alice, &[id_of(&first)]).await;
+    app.assert_not_attachable(&alice, &[media_id(&first)], "deleted with its post")
+        .await;
     // Uploads not attached to that post are untouched.
-    assert_files(&app, &unattached, true).await;
-    post_with(&app, &alice, &[id_of(&unattached)]).await;
+    app.assert_files(&unattached, true).await;
+    app.create_post_with_media(&alice, &[media_id(&unattached)])
+        .await;
 }
 
 async fn deleting_an_account_deletes_its_media_files(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    let attached = upload(&app, &alice).await;
-    let unattached = upload(&app, &alice).await;
-    let bobs = upload(&app, &bob).await;
-    post_with(&app, &alice, &[id_of(&attached)]).await;
+    let attached = app.upload_image(&alice).await;
+    let unattached = app.upload_image(&alice).await;
+    let bobs = app.upload_image(&bob).await;
+    app.create_post_with_media(&alice, &[media_id(&attached)])
+        .await;
 
-    let response = app
-        .request(Method::DELETE, "/api/v1/me", Some(&alice))
-        .json(&json!({"password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_files(&app, &attached, false).await;
-    assert_files(&app, &unattached, false).await;
-    assert_files(&app, &bobs, true).await;
+    app.delete_account(&alice).await;
+    app.assert_files(&attached, false).await;
+    app.assert_files(&unattached, false).await;
+    app.assert_files(&bobs, true).await;
 }
 
 async fn unattached_uploads_are_cleaned_up_after_a_day(app: TestApp) {
     let alice = app.user("alice").await;
-    let attached = upload(&app, &alice).await;
-    let abandoned = upload(&app, &alice).await;
-    let claimed_late = upload(&app, &alice).await;
-    post_with(&app, &alice, &[id_of(&attached)]).await;
+    let attached = app.upload_image(&alice).await;
+    let abandoned = app.upload_image(&alice).await;
+    let claimed_late = app.upload_image(&alice).await;
+    app.create_post_with_media(&alice, &[media_id(&attached)])
+        .await;
     app.advance(2 * HOUR);
-    let recent = upload(&app, &alice).await;
+    let recent = app.upload_image(&alice).await;
     app.advance(23 * HOUR);
-    let fresh = upload(&app, &alice).await;
+    let fresh = app.upload_image(&alice).await;
     // 25 hours old but attached just before the clean-up: it stays.
-    post_with(&app, &alice, &[id_of(&claimed_late)]).await;
+    app.create_post_with_media(&alice, &[media_id(&claimed_late)])
+        .await;
 
     let removed = roost::media::cleanup::run_once(&app.state).await.unwrap();
     assert_eq!(removed, 1);
-    assert_files(&app, &abandoned, false).await;
-    assert_not_attachable(&app, &alice, &[id_of(&abandoned)]).await;
+    app.assert_files(&abandoned, false).await;
+    app.assert_not_attachable(&alice, &[media_id(&abandoned)], "cleaned up")
+        .await;
     for kept in [&attached, &claimed_late, &recent, &fresh] {
-        assert_files(&app, kept, true).await;
+        app.assert_files(kept, true).await;
     }
 
     // A second pass finds nothing new; once `recent` is a day old, it goes too.
@@ -479,25 +422,26 @@ async fn unattached_uploads_are_cleaned_up_after_a_day(app: TestApp) {
         roost::media::cleanup::run_once(&app.state).await.unwrap(),
         1
     );
-    assert_files(&app, &recent, false).await;
-    assert_files(&app, &fresh, true).await;
-    post_with(&app, &alice, &[id_of(&fresh)]).await;
-    assert_files(&app, &attached, true).await;
+    app.assert_files(&recent, false).await;
+    app.assert_files(&fresh, true).await;
+    app.create_post_with_media(&alice, &[media_id(&fresh)])
+        .await;
+    app.assert_files(&attached, true).await;
 }
 
 async fn the_clean_up_handles_more_than_one_batch(app: TestApp) {
     let alice = app.user("alice").await;
     let mut uploads = Vec::new();
     for _ in 0..105 {
-        uploads.push(upload(&app, &alice).await);
+        uploads.push(app.upload_image(&alice).await);
     }
     app.advance(25 * HOUR);
     assert_eq!(
         roost::media::cleanup::run_once(&app.state).await.unwrap(),
         105
     );
-    assert_files(&app, &uploads[0], false).await;
-    assert_files(&app, &uploads[104], false).await;
+    app.assert_files(&uploads[0], false).await;
+    app.assert_files(&uploads[104], false).await;
 }
 
 both_databases!(
@@ -517,18 +461,19 @@ both_databases!(
 
 async fn the_server_runs_the_clean_up_by_itself(app: TestApp) {
     let alice = app.user("alice").await;
-    let abandoned = upload(&app, &alice).await;
+    let abandoned = app.upload_image(&alice).await;
     app.advance(25 * HOUR);
     // With a one-second interval, a pass is due within a second; allow for a slow machine.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while fetch(&app, &abandoned["url"]).await.status() == StatusCode::OK {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the clean-up task did not run"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_files(&app, &abandoned, false).await;
+    eventually(
+        Duration::from_secs(20),
+        "the clean-up task removes the abandoned upload",
+        async || {
+            let status = app.fetch(url(&abandoned, "url")).await.status();
+            (status != StatusCode::OK).then_some(())
+        },
+    )
+    .await;
+    app.assert_files(&abandoned, false).await;
 }
 
 const EVERY_SECOND: &[(&str, &str)] = &[("ROOST_MEDIA_CLEANUP_INTERVAL_SECS", "1")];

@@ -4,29 +4,23 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use reqwest::{Method, Response, StatusCode};
 use roost::clock::Clock as _;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::both_databases;
-use crate::helpers::{TestApp, assert_problem, error_fields};
-use crate::users::{get_ok, json_ok, next_link};
+use crate::helpers::{
+    PASSWORD, POSTS, TestApp, UNKNOWN_TOKEN, assert_problem, assert_refused_field, contents,
+    error_fields, id_of, json_created, json_ok, newest_first_pages, post_path, strings, timestamp,
+    with_param,
+};
 
-pub(crate) const POSTS: &str = "/api/v1/posts";
 const MY_POSTS: &str = "/api/v1/me/posts";
-/// Has the shape of a token the server issues, but was never issued.
-pub(crate) const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 // ---------------------------------------------------------------------------------------
-// Helpers, some shared with `feed.rs` and `tags.rs`.
+// Small helpers for this file
 // ---------------------------------------------------------------------------------------
-
-/// `POST /posts` with `body`.
-pub(crate) async fn send_post(app: &TestApp, token: Option<&str>, body: &Value) -> Response {
-    app.post_json(POSTS, body, token).await
-}
 
 /// `POST /posts` with an `Idempotency-Key`.
 async fn send_keyed(app: &TestApp, token: &str, key: &str, body: &Value) -> Response {
@@ -38,167 +32,6 @@ async fn send_keyed(app: &TestApp, token: &str, key: &str, body: &Value) -> Resp
         .unwrap()
 }
 
-/// The body of a 201 response, with the body in the message when it is not a 201.
-pub(crate) async fn json_created(response: Response, what: &str) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{what}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{what}: {error}: {text}"))
-}
-
-/// Creates a post with `content`, which must answer 201; returns the post.
-pub(crate) async fn create_post(app: &TestApp, token: &str, content: &str) -> Value {
-    json_created(
-        send_post(app, Some(token), &json!({"content": content})).await,
-        content,
-    )
-    .await
-}
-
-/// The `id` of a post.
-pub(crate) fn id_of(post: &Value) -> String {
-    post["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a post id: {post}"))
-        .to_owned()
-}
-
-/// The path of one post.
-pub(crate) fn post_path(id: &str) -> String {
-    format!("{POSTS}/{id}")
-}
-
-/// The contents of a list page's posts, in order.
-pub(crate) fn contents(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list page: {page}"))
-        .iter()
-        .map(|post| post["content"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Contents of a post list's first page of up to 100.
-pub(crate) async fn list_contents(app: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    contents(&get_ok(app, &format!("{path}{separator}limit=100"), token).await)
-}
-
-/// `GET /posts` with `query` (properly encoded) and `limit=100`; returns the page.
-pub(crate) async fn search_posts(
-    app: &TestApp,
-    query: &[(&str, &str)],
-    token: Option<&str>,
-) -> Response {
-    let mut query = query.to_vec();
-    query.push(("limit", "100"));
-    app.request(Method::GET, POSTS, token)
-        .query(&query)
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Contents of `GET /posts` with `query`, which must answer 200.
-pub(crate) async fn search_contents(app: &TestApp, query: &[(&str, &str)]) -> Vec<String> {
-    let what = format!("GET /posts {query:?}");
-    contents(&json_ok(search_posts(app, query, None).await, &what).await)
-}
-
-/// `posts_count` from the public profile.
-pub(crate) async fn posts_count(app: &TestApp, username: &str) -> i64 {
-    let user = get_ok(app, &format!("/api/v1/users/{username}"), None).await;
-    user["posts_count"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("posts_count: {user}"))
-}
-
-pub(crate) fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|item| (*item).to_owned()).collect()
-}
-
-fn timestamp(value: &Value) -> DateTime<Utc> {
-    let text = value
-        .as_str()
-        .unwrap_or_else(|| panic!("a timestamp: {value}"));
-    assert!(text.ends_with('Z'), "UTC with a Z: {text}");
-    DateTime::parse_from_rfc3339(text)
-        .unwrap_or_else(|error| panic!("RFC 3339 {text}: {error}"))
-        .with_timezone(&Utc)
-}
-
-/// One fetched page of a post list.
-pub(crate) struct PostPage {
-    pub contents: Vec<String>,
-    /// The `Link: rel="next"` URL.
-    pub next: Option<String>,
-}
-
-/// Fetches an absolute `url` (a first page, or a `Link` target used as-is) and checks that
-/// `next_cursor` and the `Link` header agree: both absent, or an absolute link carrying
-/// that cursor.
-pub(crate) async fn fetch_posts_page(app: &TestApp, url: &str, token: Option<&str>) -> PostPage {
-    let mut request = app.client.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let next = next_link(&response);
-    let body = json_ok(response, url).await;
-    match (&body["next_cursor"], &next) {
-        (Value::Null, None) => {}
-        (Value::String(cursor), Some(link)) => {
-            assert!(
-                link.starts_with(&format!("{}/api/v1/", app.address)),
-                "Link is absolute: {link}"
-            );
-            assert!(
-                link.contains(&format!("cursor={cursor}")),
-                "Link carries next_cursor {cursor}: {link}"
-            );
-        }
-        (cursor, link) => panic!("next_cursor {cursor} and Link {link:?} disagree ({url})"),
-    }
-    PostPage {
-        contents: contents(&body),
-        next,
-    }
-}
-
-/// Walks a post list from `path` by following each `Link` as-is; returns the pages'
-/// contents. Every page but the last must be full (`limit` items).
-pub(crate) async fn walk_posts(
-    app: &TestApp,
-    path: &str,
-    token: Option<&str>,
-    limit: usize,
-) -> Vec<Vec<String>> {
-    let mut pages = Vec::new();
-    let mut url = Some(app.url(path));
-    while let Some(current) = url {
-        assert!(pages.len() < 100, "the walk ends");
-        let page = fetch_posts_page(app, &current, token).await;
-        assert!(
-            page.contents.len() <= limit,
-            "{current}: {:?}",
-            page.contents
-        );
-        if page.next.is_some() {
-            assert_eq!(page.contents.len(), limit, "a page before the last is full");
-        }
-        url = page.next;
-        pages.push(page.contents);
-    }
-    pages
-}
-
-/// `[[c7, c6], [c5, c4], …]` for `contents` given oldest first.
-pub(crate) fn newest_first_pages(contents: &[String], limit: usize) -> Vec<Vec<String>> {
-    let mut newest_first = contents.to_vec();
-    newest_first.reverse();
-    newest_first.chunks(limit).map(<[String]>::to_vec).collect()
-}
-
 async fn patch_post(app: &TestApp, token: Option<&str>, id: &str, body: &Value) -> Response {
     app.request(Method::PATCH, &post_path(id), token)
         .json(body)
@@ -207,7 +40,7 @@ async fn patch_post(app: &TestApp, token: Option<&str>, id: &str, body: &Value) 
         .unwrap()
 }
 
-pub(crate) async fn delete_post(app: &TestApp, token: Option<&str>, id: &str) -> Response {
+async fn send_delete(app: &TestApp, token: Option<&str>, id: &str) -> Response {
     app.request(Method::DELETE, &post_path(id), token)
         .send()
         .await
@@ -219,22 +52,16 @@ async fn assert_gone(app: &TestApp, id: &str) {
     assert_problem(app.get(&post_path(id), None).await, 404, "not_found").await;
 }
 
-/// A 422 `validation_failed` that names `field` (alone).
-async fn assert_refused_field(response: Response, field: &str) {
-    let problem = assert_problem(response, 422, "validation_failed").await;
-    assert_eq!(error_fields(&problem), [field], "{problem}");
-}
-
 /// The account made no post: empty lists and `posts_count` 0.
 async fn assert_no_posts(app: &TestApp, token: &str, username: &str) {
-    assert!(list_contents(app, MY_POSTS, Some(token)).await.is_empty());
-    assert!(list_contents(app, POSTS, None).await.is_empty());
+    assert!(app.list_contents(MY_POSTS, Some(token)).await.is_empty());
+    assert!(app.list_contents(POSTS, None).await.is_empty());
     assert!(
-        list_contents(app, &format!("/api/v1/users/{username}/posts"), None)
+        app.list_contents(&format!("/api/v1/users/{username}/posts"), None)
             .await
             .is_empty()
     );
-    assert_eq!(posts_count(app, username).await, 0);
+    assert_eq!(app.posts_count(username).await, 0);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -252,12 +79,12 @@ async fn creating_a_post_answers_201_with_its_location_and_the_post(app: TestApp
         "PATCH /me",
     )
     .await;
-    let response = send_post(
-        &app,
-        Some(&token),
-        &json!({"content": "  First light on the #River \n\t"}),
-    )
-    .await;
+    let response = app
+        .send_post(
+            Some(&token),
+            &json!({"content": "  First light on the #River \n\t"}),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let post: Value = response.json().await.unwrap();
@@ -324,10 +151,10 @@ async fn creating_a_post_answers_201_with_its_location_and_the_post(app: TestApp
 async fn creating_a_post_needs_a_token(app: TestApp) {
     let token = app.user("alice").await;
     let body = json!({"content": "hello"});
-    let response = send_post(&app, None, &body).await;
+    let response = app.send_post(None, &body).await;
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     assert_problem(response, 401, "unauthorized").await;
-    let response = send_post(&app, Some(UNKNOWN_TOKEN), &body).await;
+    let response = app.send_post(Some(UNKNOWN_TOKEN), &body).await;
     assert_problem(response, 401, "invalid_token").await;
     assert_no_posts(&app, &token, "alice").await;
 }
@@ -335,8 +162,10 @@ async fn creating_a_post_needs_a_token(app: TestApp) {
 async fn content_must_not_be_empty_after_trimming(app: TestApp) {
     let token = app.user("alice").await;
     for content in ["", " ", "   \n\t  ", "\u{3000}\u{a0}"] {
-        let response = send_post(&app, Some(&token), &json!({"content": content})).await;
-        assert_refused_field(response, "content").await;
+        let response = app
+            .send_post(Some(&token), &json!({"content": content}))
+            .await;
+        assert_refused_field(response, "content", &format!("{content:?}")).await;
     }
     assert_no_posts(&app, &token, "alice").await;
 }
@@ -344,13 +173,13 @@ async fn content_must_not_be_empty_after_trimming(app: TestApp) {
 async fn content_allows_500_characters_not_501(app: TestApp) {
     let token = app.user("alice").await;
     let five_hundred = "é".repeat(500);
-    let post = create_post(&app, &token, &five_hundred).await;
+    let post = app.create_post(&token, &five_hundred).await;
     assert_eq!(
         post["content"], five_hundred,
         "500 × é is 1000 bytes but 500 characters"
     );
     let padded = format!(" \n {} \t ", "a".repeat(500));
-    let post = create_post(&app, &token, &padded).await;
+    let post = app.create_post(&token, &padded).await;
     assert_eq!(
         post["content"],
         "a".repeat(500),
@@ -361,20 +190,31 @@ async fn content_allows_500_characters_not_501(app: TestApp) {
         "a".repeat(501),
         format!("  {}x  ", "a".repeat(500)),
     ] {
-        let response = send_post(&app, Some(&token), &json!({"content": too_long})).await;
-        assert_refused_field(response, "content").await;
+        let response = app
+            .send_post(Some(&token), &json!({"content": too_long}))
+            .await;
+        assert_refused_field(
+            response,
+            "content",
+            &format!("{} characters", too_long.chars().count()),
+        )
+        .await;
     }
-    assert_eq!(list_contents(&app, MY_POSTS, Some(&token)).await.len(), 2);
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.list_contents(MY_POSTS, Some(&token)).await.len(), 2);
+    assert_eq!(app.posts_count("alice").await, 2);
 }
 
 async fn content_keeps_inner_white_space_and_refuses_nul(app: TestApp) {
     let token = app.user("alice").await;
-    let post = create_post(&app, &token, "\n line one\n\n  line two \n").await;
+    let post = app
+        .create_post(&token, "\n line one\n\n  line two \n")
+        .await;
     assert_eq!(post["content"], "line one\n\n  line two");
-    let response = send_post(&app, Some(&token), &json!({"content": "a\u{0}b"})).await;
-    assert_refused_field(response, "content").await;
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    let response = app
+        .send_post(Some(&token), &json!({"content": "a\u{0}b"}))
+        .await;
+    assert_refused_field(response, "content", "a NUL").await;
+    assert_eq!(app.posts_count("alice").await, 1);
 }
 
 async fn a_post_body_with_missing_fields_or_wrong_types_is_422(app: TestApp) {
@@ -388,15 +228,15 @@ async fn a_post_body_with_missing_fields_or_wrong_types_is_422(app: TestApp) {
         json!({"content": {"text": "hello"}}),
         json!({"content": true}),
     ] {
-        let response = send_post(&app, Some(&token), &body).await;
-        assert_refused_field(response, "content").await;
+        let response = app.send_post(Some(&token), &body).await;
+        assert_refused_field(response, "content", &body.to_string()).await;
     }
     for body in [
         json!({"content": "hello", "media_ids": "abc"}),
         json!({"content": "hello", "media_ids": 3}),
         json!({"content": "hello", "media_ids": [1]}),
     ] {
-        let response = send_post(&app, Some(&token), &body).await;
+        let response = app.send_post(Some(&token), &body).await;
         let problem = assert_problem(response, 422, "validation_failed").await;
         let fields = error_fields(&problem);
         assert!(
@@ -405,7 +245,7 @@ async fn a_post_body_with_missing_fields_or_wrong_types_is_422(app: TestApp) {
         );
     }
     for body in [json!([]), json!("hello"), json!(null), json!(1)] {
-        let response = send_post(&app, Some(&token), &body).await;
+        let response = app.send_post(Some(&token), &body).await;
         assert_problem(response, 422, "validation_failed").await;
     }
     assert_no_posts(&app, &token, "alice").await;
@@ -467,7 +307,7 @@ async fn media_ids_are_checked_and_a_refused_post_creates_nothing(app: TestApp) 
         ),
     ] {
         let body = json!({"content": content, "media_ids": media_ids});
-        let response = send_post(&app, Some(&token), &body).await;
+        let response = app.send_post(Some(&token), &body).await;
         let problem = assert_problem(response, 422, "validation_failed").await;
         let fields = error_fields(&problem);
         assert!(
@@ -476,31 +316,23 @@ async fn media_ids_are_checked_and_a_refused_post_creates_nothing(app: TestApp) 
         );
     }
     assert_no_posts(&app, &token, "alice").await;
-    let tag = get_ok(&app, "/api/v1/tags/refused", None).await;
+    let tag = app.get_ok("/api/v1/tags/refused", None).await;
     assert_eq!(tag["post_count"], 0, "no tag of a refused post survives");
 
     // An empty list is no media: the content rules apply as without it.
     let post = json_created(
-        send_post(
-            &app,
-            Some(&token),
-            &json!({"content": "fine", "media_ids": []}),
-        )
-        .await,
+        app.send_post(Some(&token), &json!({"content": "fine", "media_ids": []}))
+            .await,
         "empty media_ids",
     )
     .await;
     assert_eq!(post["media"], json!([]));
-    let response = send_post(
-        &app,
-        Some(&token),
-        &json!({"content": " ", "media_ids": []}),
-    )
-    .await;
-    assert_refused_field(response, "content").await;
+    let response = app
+        .send_post(Some(&token), &json!({"content": " ", "media_ids": []}))
+        .await;
+    assert_refused_field(response, "content", "blank with empty media_ids").await;
     let post = json_created(
-        send_post(
-            &app,
+        app.send_post(
             Some(&token),
             &json!({"content": "null media", "media_ids": null}),
         )
@@ -509,7 +341,7 @@ async fn media_ids_are_checked_and_a_refused_post_creates_nothing(app: TestApp) 
     )
     .await;
     assert_eq!(post["media"], json!([]));
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.posts_count("alice").await, 2);
 }
 
 both_databases!(
@@ -530,10 +362,10 @@ both_databases!(
 async fn a_post_is_public_and_liked_depends_on_the_viewer(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    let created = create_post(&app, &alice, "Public words #open").await;
+    let created = app.create_post(&alice, "Public words #open").await;
     let path = post_path(&id_of(&created));
 
-    let anonymous = get_ok(&app, &path, None).await;
+    let anonymous = app.get_ok(&path, None).await;
     assert_eq!(
         anonymous["liked"],
         Value::Null,
@@ -543,10 +375,10 @@ async fn a_post_is_public_and_liked_depends_on_the_viewer(app: TestApp) {
     expected["liked"] = Value::Null;
     assert_eq!(anonymous, expected);
 
-    let seen_by_bob = get_ok(&app, &path, Some(&bob)).await;
+    let seen_by_bob = app.get_ok(&path, Some(&bob)).await;
     assert_eq!(seen_by_bob["liked"], false);
     assert_eq!(seen_by_bob, created);
-    assert_eq!(get_ok(&app, &path, Some(&alice)).await, created);
+    assert_eq!(app.get_ok(&path, Some(&alice)).await, created);
 
     // The Django REST Framework spelling of the header works too.
     let response = app
@@ -561,7 +393,7 @@ async fn a_post_is_public_and_liked_depends_on_the_viewer(app: TestApp) {
 
 async fn malformed_and_unknown_post_ids_are_404(app: TestApp) {
     let alice = app.user("alice").await;
-    let post = create_post(&app, &alice, "exists").await;
+    let post = app.create_post(&alice, "exists").await;
     let unknown = uuid::Uuid::now_v7().to_string();
     let paths = [
         format!("{POSTS}/{unknown}"),
@@ -587,21 +419,14 @@ async fn malformed_and_unknown_post_ids_are_404(app: TestApp) {
             .unwrap();
         assert_problem(response, 404, "not_found").await;
     }
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
 }
 
 async fn an_invalid_token_is_401_even_on_public_post_reads(app: TestApp) {
     let alice = app.user("alice").await;
-    let post = create_post(&app, &alice, "public #words").await;
-    let revoked = app
-        .token("alice@example.com", crate::helpers::PASSWORD)
-        .await;
-    let response = app
-        .request(Method::POST, "/api/v1/auth/logout", Some(&revoked))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let post = app.create_post(&alice, "public #words").await;
+    let revoked = app.token("alice@example.com", PASSWORD).await;
+    app.logout(&revoked).await;
     let paths = [
         post_path(&id_of(&post)),
         POSTS.to_owned(),
@@ -615,7 +440,7 @@ async fn an_invalid_token_is_401_even_on_public_post_reads(app: TestApp) {
             let response = app.get(path, Some(token)).await;
             assert_problem(response, 401, "invalid_token").await;
         }
-        get_ok(&app, path, None).await;
+        app.get_ok(path, None).await;
     }
 }
 
@@ -631,7 +456,7 @@ both_databases!(
 
 async fn the_author_can_edit_a_post(app: TestApp) {
     let alice = app.user("alice").await;
-    let created = create_post(&app, &alice, "first version #draft").await;
+    let created = app.create_post(&alice, "first version #draft").await;
     let id = id_of(&created);
     app.advance(Duration::from_secs(90));
     let response = patch_post(
@@ -660,9 +485,9 @@ async fn the_author_can_edit_a_post(app: TestApp) {
         edited_at >= created_at + chrono::TimeDelta::seconds(89),
         "edited_at ({edited_at}) is the time of the edit, after created_at ({created_at})"
     );
-    assert_eq!(get_ok(&app, &post_path(&id), Some(&alice)).await, edited);
+    assert_eq!(app.get_ok(&post_path(&id), Some(&alice)).await, edited);
     assert_eq!(
-        list_contents(&app, POSTS, None).await,
+        app.list_contents(POSTS, None).await,
         ["second version #Final #draft2"]
     );
 
@@ -676,7 +501,7 @@ async fn the_author_can_edit_a_post(app: TestApp) {
     assert_eq!(again["tags"], json!([]));
     assert!(timestamp(&again["edited_at"]) > edited_at);
     assert_eq!(
-        posts_count(&app, "alice").await,
+        app.posts_count("alice").await,
         1,
         "an edit is not a new post"
     );
@@ -685,7 +510,7 @@ async fn the_author_can_edit_a_post(app: TestApp) {
 async fn only_the_author_may_edit_a_post(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    let created = create_post(&app, &alice, "mine #own").await;
+    let created = app.create_post(&alice, "mine #own").await;
     let id = id_of(&created);
     let body = json!({"content": "hijacked #stolen"});
     let response = patch_post(&app, Some(&bob), &id, &body).await;
@@ -695,15 +520,15 @@ async fn only_the_author_may_edit_a_post(app: TestApp) {
     assert_problem(response, 401, "unauthorized").await;
     let response = patch_post(&app, Some(UNKNOWN_TOKEN), &id, &body).await;
     assert_problem(response, 401, "invalid_token").await;
-    let post = get_ok(&app, &post_path(&id), Some(&alice)).await;
+    let post = app.get_ok(&post_path(&id), Some(&alice)).await;
     assert_eq!(post, created, "unchanged");
-    let tag = get_ok(&app, "/api/v1/tags/stolen", None).await;
+    let tag = app.get_ok("/api/v1/tags/stolen", None).await;
     assert_eq!(tag["post_count"], 0);
 }
 
 async fn an_edit_must_follow_the_content_rules(app: TestApp) {
     let alice = app.user("alice").await;
-    let created = create_post(&app, &alice, "original").await;
+    let created = app.create_post(&alice, "original").await;
     let id = id_of(&created);
     for content in [
         String::new(),
@@ -712,11 +537,11 @@ async fn an_edit_must_follow_the_content_rules(app: TestApp) {
         "é".repeat(501),
     ] {
         let response = patch_post(&app, Some(&alice), &id, &json!({"content": content})).await;
-        assert_refused_field(response, "content").await;
+        assert_refused_field(response, "content", &format!("edit to {content:?}")).await;
     }
     for body in [json!({}), json!({"content": null}), json!({"content": 7})] {
         let response = patch_post(&app, Some(&alice), &id, &body).await;
-        assert_refused_field(response, "content").await;
+        assert_refused_field(response, "content", &format!("edit with {body}")).await;
     }
     let response = app
         .request(Method::PATCH, &post_path(&id), Some(&alice))
@@ -735,7 +560,7 @@ async fn an_edit_must_follow_the_content_rules(app: TestApp) {
         .unwrap();
     assert_problem(response, 415, "unsupported_media_type").await;
     assert_eq!(
-        get_ok(&app, &post_path(&id), Some(&alice)).await,
+        app.get_ok(&post_path(&id), Some(&alice)).await,
         created,
         "a refused edit changes nothing, edited_at included"
     );
@@ -766,14 +591,14 @@ both_databases!(
 
 async fn the_author_can_delete_a_post_once(app: TestApp) {
     let alice = app.user("alice").await;
-    let kept = create_post(&app, &alice, "kept #stays").await;
-    let doomed = create_post(&app, &alice, "doomed #goes").await;
-    assert_eq!(posts_count(&app, "alice").await, 2);
-    let response = delete_post(&app, Some(&alice), &id_of(&doomed)).await;
+    let kept = app.create_post(&alice, "kept #stays").await;
+    let doomed = app.create_post(&alice, "doomed #goes").await;
+    assert_eq!(app.posts_count("alice").await, 2);
+    let response = send_delete(&app, Some(&alice), &id_of(&doomed)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.text().await.unwrap().is_empty());
     assert_gone(&app, &id_of(&doomed)).await;
-    let response = delete_post(&app, Some(&alice), &id_of(&doomed)).await;
+    let response = send_delete(&app, Some(&alice), &id_of(&doomed)).await;
     assert_problem(response, 404, "not_found").await;
     let response = patch_post(
         &app,
@@ -784,60 +609,57 @@ async fn the_author_can_delete_a_post_once(app: TestApp) {
     .await;
     assert_problem(response, 404, "not_found").await;
 
-    assert_eq!(posts_count(&app, "alice").await, 1);
-    assert_eq!(list_contents(&app, POSTS, None).await, ["kept #stays"]);
+    assert_eq!(app.posts_count("alice").await, 1);
+    assert_eq!(app.list_contents(POSTS, None).await, ["kept #stays"]);
     assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&alice)).await,
+        app.list_contents(MY_POSTS, Some(&alice)).await,
         ["kept #stays"]
     );
     assert_eq!(
-        list_contents(&app, "/api/v1/users/alice/posts", None).await,
+        app.list_contents("/api/v1/users/alice/posts", None).await,
         ["kept #stays"]
     );
-    assert_eq!(
-        get_ok(&app, "/api/v1/tags/goes", None).await["post_count"],
-        0
-    );
-    assert!(search_contents(&app, &[("q", "doomed")]).await.is_empty());
-    get_ok(&app, &post_path(&id_of(&kept)), None).await;
+    assert_eq!(app.get_ok("/api/v1/tags/goes", None).await["post_count"], 0);
+    assert!(app.search_contents(&[("q", "doomed")]).await.is_empty());
+    app.get_ok(&post_path(&id_of(&kept)), None).await;
 
-    let response = delete_post(&app, Some(&alice), &id_of(&kept)).await;
+    let response = send_delete(&app, Some(&alice), &id_of(&kept)).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    assert_eq!(posts_count(&app, "alice").await, 0);
-    let me = get_ok(&app, "/api/v1/me", Some(&alice)).await;
+    assert_eq!(app.posts_count("alice").await, 0);
+    let me = app.get_ok("/api/v1/me", Some(&alice)).await;
     assert_eq!(me["posts_count"], 0);
 }
 
 async fn only_the_author_may_delete_a_post(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    let post = create_post(&app, &alice, "mine").await;
+    let post = app.create_post(&alice, "mine").await;
     let id = id_of(&post);
-    let response = delete_post(&app, Some(&bob), &id).await;
+    let response = send_delete(&app, Some(&bob), &id).await;
     assert_problem(response, 403, "not_owner").await;
-    let response = delete_post(&app, None, &id).await;
+    let response = send_delete(&app, None, &id).await;
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     assert_problem(response, 401, "unauthorized").await;
-    let response = delete_post(&app, Some(UNKNOWN_TOKEN), &id).await;
+    let response = send_delete(&app, Some(UNKNOWN_TOKEN), &id).await;
     assert_problem(response, 401, "invalid_token").await;
-    assert_eq!(get_ok(&app, &post_path(&id), Some(&alice)).await, post);
-    assert_eq!(posts_count(&app, "alice").await, 1);
-    assert_eq!(posts_count(&app, "bob").await, 0);
+    assert_eq!(app.get_ok(&post_path(&id), Some(&alice)).await, post);
+    assert_eq!(app.posts_count("alice").await, 1);
+    assert_eq!(app.posts_count("bob").await, 0);
 }
 
 async fn posts_count_rises_with_each_post(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    assert_eq!(posts_count(&app, "alice").await, 0);
+    assert_eq!(app.posts_count("alice").await, 0);
     for n in 1..=3 {
-        create_post(&app, &alice, &format!("post {n}")).await;
-        assert_eq!(posts_count(&app, "alice").await, n);
-        let me = get_ok(&app, "/api/v1/me", Some(&alice)).await;
+        app.create_post(&alice, &format!("post {n}")).await;
+        assert_eq!(app.posts_count("alice").await, n);
+        let me = app.get_ok("/api/v1/me", Some(&alice)).await;
         assert_eq!(me["posts_count"], n);
     }
-    create_post(&app, &bob, "bob's").await;
-    assert_eq!(posts_count(&app, "bob").await, 1);
-    assert_eq!(posts_count(&app, "alice").await, 3);
+    app.create_post(&bob, "bob's").await;
+    assert_eq!(app.posts_count("bob").await, 1);
+    assert_eq!(app.posts_count("alice").await, 3);
 }
 
 /// Sends `count` copies of a request built by `build` at once; returns their statuses.
@@ -871,15 +693,15 @@ async fn parallel_creates_and_deletes_keep_posts_count_exact(app: TestApp) {
         statuses.iter().all(|status| *status == StatusCode::CREATED),
         "{statuses:?}"
     );
-    assert_eq!(posts_count(&app, "alice").await, 20);
-    assert_eq!(list_contents(&app, MY_POSTS, Some(&alice)).await.len(), 20);
+    assert_eq!(app.posts_count("alice").await, 20);
+    assert_eq!(app.list_contents(MY_POSTS, Some(&alice)).await.len(), 20);
     assert_eq!(
-        get_ok(&app, "/api/v1/tags/burst", None).await["post_count"],
+        app.get_ok("/api/v1/tags/burst", None).await["post_count"],
         20
     );
 
     // Ten deletions of one post at once: one succeeds, the rest find it gone.
-    let victim = id_of(&get_ok(&app, MY_POSTS, Some(&alice)).await["items"][0]);
+    let victim = id_of(&app.get_ok(MY_POSTS, Some(&alice)).await["items"][0]);
     let statuses = in_parallel(10, |_| {
         app.client
             .delete(app.url(&post_path(&victim)))
@@ -893,8 +715,8 @@ async fn parallel_creates_and_deletes_keep_posts_count_exact(app: TestApp) {
             .all(|status| *status == StatusCode::NOT_FOUND),
         "{statuses:?}"
     );
-    assert_eq!(posts_count(&app, "alice").await, 19);
-    assert_eq!(list_contents(&app, MY_POSTS, Some(&alice)).await.len(), 19);
+    assert_eq!(app.posts_count("alice").await, 19);
+    assert_eq!(app.list_contents(MY_POSTS, Some(&alice)).await.len(), 19);
 }
 
 both_databases!(
@@ -911,24 +733,24 @@ both_databases!(
 async fn posts_are_listed_newest_first(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    create_post(&app, &alice, "a1").await;
-    create_post(&app, &bob, "b1").await;
-    create_post(&app, &alice, "a2").await;
-    create_post(&app, &bob, "b2").await;
-    let page = get_ok(&app, POSTS, None).await;
+    app.create_post(&alice, "a1").await;
+    app.create_post(&bob, "b1").await;
+    app.create_post(&alice, "a2").await;
+    app.create_post(&bob, "b2").await;
+    let page = app.get_ok(POSTS, None).await;
     assert_eq!(contents(&page), ["b2", "a2", "b1", "a1"]);
     assert_eq!(page["next_cursor"], Value::Null);
     for post in page["items"].as_array().unwrap() {
         assert_eq!(post["liked"], Value::Null, "{post}");
         assert!(post["author"]["username"].is_string(), "{post}");
     }
-    let page = get_ok(&app, POSTS, Some(&alice)).await;
+    let page = app.get_ok(POSTS, Some(&alice)).await;
     for post in page["items"].as_array().unwrap() {
         assert_eq!(post["liked"], false, "{post}");
     }
     // Each item is the post as GET /posts/{id} shows it.
     for post in page["items"].as_array().unwrap() {
-        let one = get_ok(&app, &post_path(&id_of(post)), Some(&alice)).await;
+        let one = app.get_ok(&post_path(&id_of(post)), Some(&alice)).await;
         assert_eq!(&one, post);
     }
 }
@@ -937,25 +759,21 @@ async fn posts_can_be_filtered_by_author(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     app.user("carol").await;
-    create_post(&app, &alice, "a1").await;
-    create_post(&app, &bob, "b1").await;
-    create_post(&app, &alice, "a2").await;
+    app.create_post(&alice, "a1").await;
+    app.create_post(&bob, "b1").await;
+    app.create_post(&alice, "a2").await;
     for author in ["alice", "ALICE", "Alice"] {
         assert_eq!(
-            search_contents(&app, &[("author", author)]).await,
+            app.search_contents(&[("author", author)]).await,
             ["a2", "a1"],
             "{author}"
         );
     }
-    assert_eq!(search_contents(&app, &[("author", "bob")]).await, ["b1"]);
-    assert!(
-        search_contents(&app, &[("author", "carol")])
-            .await
-            .is_empty()
-    );
+    assert_eq!(app.search_contents(&[("author", "bob")]).await, ["b1"]);
+    assert!(app.search_contents(&[("author", "carol")]).await.is_empty());
     for unknown in ["nobody", "ali", "not a username!"] {
         let page = json_ok(
-            search_posts(&app, &[("author", unknown)], None).await,
+            app.search_posts(&[("author", unknown)], None).await,
             unknown,
         )
         .await;
@@ -966,24 +784,24 @@ async fn posts_can_be_filtered_by_author(app: TestApp) {
 async fn a_users_posts_are_public_and_newest_first(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    create_post(&app, &alice, "a1").await;
-    create_post(&app, &bob, "b1").await;
-    create_post(&app, &alice, "a2").await;
-    let page = get_ok(&app, "/api/v1/users/alice/posts", None).await;
+    app.create_post(&alice, "a1").await;
+    app.create_post(&bob, "b1").await;
+    app.create_post(&alice, "a2").await;
+    let page = app.get_ok("/api/v1/users/alice/posts", None).await;
     assert_eq!(contents(&page), ["a2", "a1"]);
     for post in page["items"].as_array().unwrap() {
         assert_eq!(post["liked"], Value::Null);
         assert_eq!(post["author"]["username"], "alice");
     }
-    let page = get_ok(&app, "/api/v1/users/ALICE/posts", Some(&bob)).await;
+    let page = app.get_ok("/api/v1/users/ALICE/posts", Some(&bob)).await;
     assert_eq!(contents(&page), ["a2", "a1"]);
     assert_eq!(page["items"][0]["liked"], false);
     assert_eq!(
-        list_contents(&app, "/api/v1/users/bob/posts", None).await,
+        app.list_contents("/api/v1/users/bob/posts", None).await,
         ["b1"]
     );
     app.user("carol").await;
-    let page = get_ok(&app, "/api/v1/users/carol/posts", None).await;
+    let page = app.get_ok("/api/v1/users/carol/posts", None).await;
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
     let response = app.get("/api/v1/users/nobody/posts", None).await;
     assert_problem(response, 404, "not_found").await;
@@ -992,13 +810,13 @@ async fn a_users_posts_are_public_and_newest_first(app: TestApp) {
 async fn my_posts_are_mine_newest_first_and_need_a_token(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    create_post(&app, &alice, "a1").await;
-    create_post(&app, &bob, "b1").await;
-    create_post(&app, &alice, "a2").await;
-    let page = get_ok(&app, MY_POSTS, Some(&alice)).await;
+    app.create_post(&alice, "a1").await;
+    app.create_post(&bob, "b1").await;
+    app.create_post(&alice, "a2").await;
+    let page = app.get_ok(MY_POSTS, Some(&alice)).await;
     assert_eq!(contents(&page), ["a2", "a1"]);
     assert_eq!(page["items"][0]["liked"], false);
-    assert_eq!(list_contents(&app, MY_POSTS, Some(&bob)).await, ["b1"]);
+    assert_eq!(app.list_contents(MY_POSTS, Some(&bob)).await, ["b1"]);
     let response = app.get(MY_POSTS, None).await;
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
     assert_problem(response, 401, "unauthorized").await;
@@ -1032,7 +850,7 @@ async fn search_needs_every_word_as_a_whole_word_in_any_case(app: TestApp) {
         "#river #light",
         "Delight by the riverside",
     ] {
-        create_post(&app, &alice, content).await;
+        app.create_post(&alice, content).await;
     }
     let matching = [
         "#river #light",
@@ -1046,10 +864,10 @@ async fn search_needs_every_word_as_a_whole_word_in_any_case(app: TestApp) {
         "  river   light ",
         "river, light!",
     ] {
-        assert_eq!(search_contents(&app, &[("q", q)]).await, matching, "{q}");
+        assert_eq!(app.search_contents(&[("q", q)]).await, matching, "{q}");
     }
     assert_eq!(
-        search_contents(&app, &[("q", "river")]).await,
+        app.search_contents(&[("q", "river")]).await,
         [
             "#river #light",
             "light, river; and sky!",
@@ -1058,42 +876,42 @@ async fn search_needs_every_word_as_a_whole_word_in_any_case(app: TestApp) {
         ]
     );
     assert_eq!(
-        search_contents(&app, &[("q", "lightning")]).await,
+        app.search_contents(&[("q", "lightning")]).await,
         ["rivers of lightning"]
     );
     assert_eq!(
-        search_contents(&app, &[("q", "riverlight")]).await,
+        app.search_contents(&[("q", "riverlight")]).await,
         ["riverlight at dawn"]
     );
     assert!(
-        search_contents(&app, &[("q", "river light dark")])
+        app.search_contents(&[("q", "river light dark")])
             .await
             .is_empty()
     );
-    assert!(search_contents(&app, &[("q", "rive")]).await.is_empty());
-    assert!(search_contents(&app, &[("q", "nothing")]).await.is_empty());
+    assert!(app.search_contents(&[("q", "rive")]).await.is_empty());
+    assert!(app.search_contents(&[("q", "nothing")]).await.is_empty());
 }
 
 async fn search_is_case_insensitive_beyond_ascii(app: TestApp) {
     let alice = app.user("alice").await;
-    create_post(&app, &alice, "Un CAFÉ noir à Paris").await;
-    create_post(&app, &alice, "Ein Straßencafé in Köln").await;
-    create_post(&app, &alice, "ΣΊΣΥΦΟΣ ΚΑΙ Ο ΒΡΑΧΟΣ").await;
+    app.create_post(&alice, "Un CAFÉ noir à Paris").await;
+    app.create_post(&alice, "Ein Straßencafé in Köln").await;
+    app.create_post(&alice, "ΣΊΣΥΦΟΣ ΚΑΙ Ο ΒΡΑΧΟΣ").await;
     for q in ["café paris", "CAFÉ", "Café PARIS"] {
         assert_eq!(
-            search_contents(&app, &[("q", q)]).await,
+            app.search_contents(&[("q", q)]).await,
             ["Un CAFÉ noir à Paris"],
             "q={q}"
         );
     }
     assert_eq!(
-        search_contents(&app, &[("q", "KÖLN straßencafé")]).await,
+        app.search_contents(&[("q", "KÖLN straßencafé")]).await,
         ["Ein Straßencafé in Köln"]
     );
     // The post's own words, in capitals or lower case (with its final ς), find it.
     for q in ["ΣΊΣΥΦΟΣ", "σίσυφος", "βραχος σίσυφος", "ΒΡΑΧΟΣ"] {
         assert_eq!(
-            search_contents(&app, &[("q", q)]).await,
+            app.search_contents(&[("q", q)]).await,
             ["ΣΊΣΥΦΟΣ ΚΑΙ Ο ΒΡΑΧΟΣ"],
             "q={q}"
         );
@@ -1102,9 +920,10 @@ async fn search_is_case_insensitive_beyond_ascii(app: TestApp) {
 
 async fn search_finds_words_that_punctuation_joins(app: TestApp) {
     let alice = app.user("alice").await;
-    create_post(&app, &alice, "Docs moved to example.com today").await;
-    create_post(&app, &alice, "Pi is roughly 3.14 they say").await;
-    create_post(&app, &alice, "A state-of-the-art river").await;
+    app.create_post(&alice, "Docs moved to example.com today")
+        .await;
+    app.create_post(&alice, "Pi is roughly 3.14 they say").await;
+    app.create_post(&alice, "A state-of-the-art river").await;
     // Each post literally contains the query: every word of it occurs in the content.
     for (q, expected) in [
         ("example.com", "Docs moved to example.com today"),
@@ -1115,26 +934,22 @@ async fn search_finds_words_that_punctuation_joins(app: TestApp) {
         ("state-of-the-art", "A state-of-the-art river"),
         ("art river", "A state-of-the-art river"),
     ] {
-        assert_eq!(
-            search_contents(&app, &[("q", q)]).await,
-            [expected],
-            "q={q}"
-        );
+        assert_eq!(app.search_contents(&[("q", q)]).await, [expected], "q={q}");
     }
 }
 
 async fn a_query_without_words_is_empty_and_an_overlong_one_is_400(app: TestApp) {
     let alice = app.user("alice").await;
-    create_post(&app, &alice, "something ... !!! here").await;
-    create_post(&app, &alice, "heretics everywhere").await;
+    app.create_post(&alice, "something ... !!! here").await;
+    app.create_post(&alice, "heretics everywhere").await;
     for q in ["!!!", "...", " - ", "#", "\"", "*", "()", "¿?"] {
-        let response = search_posts(&app, &[("q", q)], None).await;
+        let response = app.search_posts(&[("q", q)], None).await;
         let page = json_ok(response, q).await;
         assert_eq!(page, json!({"items": [], "next_cursor": null}), "q={q}");
     }
     // Search operators in a query are words (or nothing), never syntax.
     assert_eq!(
-        search_contents(&app, &[("q", "here*")]).await,
+        app.search_contents(&[("q", "here*")]).await,
         ["something ... !!! here"]
     );
     for q in [
@@ -1144,18 +959,14 @@ async fn a_query_without_words_is_empty_and_an_overlong_one_is_400(app: TestApp)
         "-missing here",
         "here NOT x",
     ] {
-        assert!(search_contents(&app, &[("q", q)]).await.is_empty(), "q={q}");
+        assert!(app.search_contents(&[("q", q)]).await.is_empty(), "q={q}");
     }
     let two_hundred = "a".repeat(200);
-    let page = json_ok(
-        search_posts(&app, &[("q", &two_hundred)], None).await,
-        "200",
-    )
-    .await;
+    let page = json_ok(app.search_posts(&[("q", &two_hundred)], None).await, "200").await;
     assert!(contents(&page).is_empty());
     let two_hundred_wide = "é".repeat(200);
     json_ok(
-        search_posts(&app, &[("q", &two_hundred_wide)], None).await,
+        app.search_posts(&[("q", &two_hundred_wide)], None).await,
         "200 × é",
     )
     .await;
@@ -1164,7 +975,7 @@ async fn a_query_without_words_is_empty_and_an_overlong_one_is_400(app: TestApp)
         "é".repeat(201),
         format!("{} b", "a".repeat(199)),
     ] {
-        let response = search_posts(&app, &[("q", &q)], None).await;
+        let response = app.search_posts(&[("q", &q)], None).await;
         assert_problem(response, 400, "invalid_query").await;
     }
 }
@@ -1172,44 +983,45 @@ async fn a_query_without_words_is_empty_and_an_overlong_one_is_400(app: TestApp)
 async fn list_filters_combine(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    create_post(&app, &alice, "river walk #birds").await;
-    create_post(&app, &bob, "river song #birds").await;
-    create_post(&app, &alice, "mountain walk #birds").await;
-    create_post(&app, &alice, "river walk #fish").await;
-    create_post(&app, &bob, "river walk #fish").await;
+    app.create_post(&alice, "river walk #birds").await;
+    app.create_post(&bob, "river song #birds").await;
+    app.create_post(&alice, "mountain walk #birds").await;
+    app.create_post(&alice, "river walk #fish").await;
+    app.create_post(&bob, "river walk #fish").await;
     assert_eq!(
-        search_contents(&app, &[("tag", "birds"), ("author", "alice")]).await,
+        app.search_contents(&[("tag", "birds"), ("author", "alice")])
+            .await,
         ["mountain walk #birds", "river walk #birds"]
     );
     assert_eq!(
-        search_contents(&app, &[("tag", "birds"), ("q", "river")]).await,
+        app.search_contents(&[("tag", "birds"), ("q", "river")])
+            .await,
         ["river song #birds", "river walk #birds"]
     );
     assert_eq!(
-        search_contents(&app, &[("author", "bob"), ("q", "walk")]).await,
+        app.search_contents(&[("author", "bob"), ("q", "walk")])
+            .await,
         ["river walk #fish"]
     );
     assert_eq!(
-        search_contents(
-            &app,
-            &[("tag", "fish"), ("author", "alice"), ("q", "river walk")]
-        )
-        .await,
+        app.search_contents(&[("tag", "fish"), ("author", "alice"), ("q", "river walk")])
+            .await,
         ["river walk #fish"]
     );
     assert!(
-        search_contents(&app, &[("tag", "birds"), ("author", "bob"), ("q", "walk")])
+        app.search_contents(&[("tag", "birds"), ("author", "bob"), ("q", "walk")])
             .await
             .is_empty()
     );
     assert!(
-        search_contents(&app, &[("tag", "birds"), ("author", "nobody")])
+        app.search_contents(&[("tag", "birds"), ("author", "nobody")])
             .await
             .is_empty()
     );
     // Unknown parameters are ignored.
     assert_eq!(
-        search_contents(&app, &[("tag", "fish"), ("sort", "oldest"), ("x", "")]).await,
+        app.search_contents(&[("tag", "fish"), ("sort", "oldest"), ("x", "")])
+            .await,
         ["river walk #fish", "river walk #fish"]
     );
 }
@@ -1240,15 +1052,10 @@ fn post_list_paths() -> Vec<String> {
     ]
 }
 
-fn with_param(path: &str, param: &str) -> String {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    format!("{path}{separator}{param}")
-}
-
 async fn post_lists_refuse_bad_limits_and_cursors(app: TestApp) {
     let alice = app.user("alice").await;
-    create_post(&app, &alice, "a walk #walk").await;
-    create_post(&app, &alice, "another walk #walk").await;
+    app.create_post(&alice, "a walk #walk").await;
+    app.create_post(&alice, "another walk #walk").await;
     use base64::Engine as _;
     let b64 = |raw: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
     let id = uuid::Uuid::now_v7().to_string();
@@ -1278,12 +1085,8 @@ async fn post_lists_refuse_bad_limits_and_cursors(app: TestApp) {
             assert_problem(response, 400, "invalid_cursor").await;
         }
         for limit in ["1", "100"] {
-            get_ok(
-                &app,
-                &with_param(&path, &format!("limit={limit}")),
-                Some(&alice),
-            )
-            .await;
+            app.get_ok(&with_param(&path, &format!("limit={limit}")), Some(&alice))
+                .await;
         }
     }
 }
@@ -1317,8 +1120,8 @@ async fn walking_a_post_list_returns_each_post_once(app: TestApp) {
     let mut written = Vec::new();
     for n in 1..=7 {
         let content = format!("walk number {n} #Walk");
-        create_post(&app, &alice, &content).await;
-        create_post(&app, &bob, &format!("other {n}")).await;
+        app.create_post(&alice, &content).await;
+        app.create_post(&bob, &format!("other {n}")).await;
         written.push(content);
     }
     let expected = newest_first_pages(&written, 2);
@@ -1339,11 +1142,13 @@ async fn walking_a_post_list_returns_each_post_once(app: TestApp) {
         ),
     ];
     for (path, token) in walks {
-        let pages = walk_posts(&app, &path, token, 2).await;
+        let pages = app.walk(&path, token, 2, contents).await;
         assert_eq!(pages, expected, "{path}");
     }
     // All 14 posts, 5 to a page: the last page is not full.
-    let pages = walk_posts(&app, &format!("{POSTS}?limit=5"), None, 5).await;
+    let pages = app
+        .walk(&format!("{POSTS}?limit=5"), None, 5, contents)
+        .await;
     assert_eq!(
         pages.iter().map(Vec::len).collect::<Vec<_>>(),
         [5, 5, 4],
@@ -1354,17 +1159,21 @@ async fn walking_a_post_list_returns_each_post_once(app: TestApp) {
     seen.dedup();
     assert_eq!(seen.len(), 14, "each post once");
     // A list that fits one page exactly has no next page.
-    let pages = walk_posts(&app, &format!("{POSTS}?author=alice&limit=7"), None, 7).await;
+    let pages = app
+        .walk(&format!("{POSTS}?author=alice&limit=7"), None, 7, contents)
+        .await;
     assert_eq!(pages.len(), 1);
     // The cursor works when passed by hand.
-    let first = get_ok(&app, &format!("{POSTS}?author=alice&limit=3"), None).await;
+    let first = app
+        .get_ok(&format!("{POSTS}?author=alice&limit=3"), None)
+        .await;
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = get_ok(
-        &app,
-        &format!("{POSTS}?author=alice&limit=3&cursor={cursor}"),
-        None,
-    )
-    .await;
+    let second = app
+        .get_ok(
+            &format!("{POSTS}?author=alice&limit=3&cursor={cursor}"),
+            None,
+        )
+        .await;
     assert_eq!(
         contents(&second),
         strings(&[
@@ -1374,7 +1183,7 @@ async fn walking_a_post_list_returns_each_post_once(app: TestApp) {
         ])
     );
     // Without `limit`, all 14 fit on the default page.
-    let page = get_ok(&app, POSTS, None).await;
+    let page = app.get_ok(POSTS, None).await;
     assert_eq!(contents(&page).len(), 14);
     assert_eq!(page["next_cursor"], Value::Null);
 }
@@ -1382,14 +1191,14 @@ async fn walking_a_post_list_returns_each_post_once(app: TestApp) {
 async fn the_default_page_is_20_posts(app: TestApp) {
     let alice = app.user("alice").await;
     for n in 0..21 {
-        create_post(&app, &alice, &format!("p{n}")).await;
+        app.create_post(&alice, &format!("p{n}")).await;
     }
-    let first = fetch_posts_page(&app, &app.url(POSTS), None).await;
-    assert_eq!(first.contents.len(), 20);
-    assert_eq!(first.contents[0], "p20");
+    let first = app.fetch_page(&app.url(POSTS), None).await;
+    assert_eq!(first.contents().len(), 20);
+    assert_eq!(first.contents()[0], "p20");
     let next = first.next.expect("a second page");
-    let second = fetch_posts_page(&app, &next, None).await;
-    assert_eq!(second.contents, ["p0"]);
+    let second = app.fetch_page(&next, None).await;
+    assert_eq!(second.contents(), ["p0"]);
     assert!(second.next.is_none());
 }
 
@@ -1397,7 +1206,7 @@ async fn a_post_walk_stays_correct_while_posts_come_and_go(app: TestApp) {
     let alice = app.user("alice").await;
     let mut posts = Vec::new();
     for n in 1..=7 {
-        posts.push(create_post(&app, &alice, &format!("p{n}")).await);
+        posts.push(app.create_post(&alice, &format!("p{n}")).await);
     }
     // Three of alice's lists walked side by side while she keeps posting.
     let paths = [
@@ -1407,42 +1216,44 @@ async fn a_post_walk_stays_correct_while_posts_come_and_go(app: TestApp) {
     ];
     let mut nexts = Vec::new();
     for path in &paths {
-        let first = fetch_posts_page(&app, &app.url(path), Some(&alice)).await;
-        assert_eq!(first.contents, ["p7", "p6"], "{path}");
+        let first = app.fetch_page(&app.url(path), Some(&alice)).await;
+        assert_eq!(first.contents(), ["p7", "p6"], "{path}");
         nexts.push(first.next.expect("a next page"));
     }
     for (round, expected) in [["p5", "p4"], ["p3", "p2"]].iter().enumerate() {
         // New posts appear at the head only, never in later pages.
-        create_post(&app, &alice, &format!("new {round}")).await;
+        app.create_post(&alice, &format!("new {round}")).await;
         for (path, next) in paths.iter().zip(nexts.iter_mut()) {
-            let page = fetch_posts_page(&app, next, Some(&alice)).await;
-            assert_eq!(page.contents, expected, "{path}");
+            let page = app.fetch_page(next, Some(&alice)).await;
+            assert_eq!(page.contents(), expected, "{path}");
             *next = page.next.expect("a next page");
         }
     }
-    create_post(&app, &alice, "new 2").await;
+    app.create_post(&alice, "new 2").await;
     for (path, next) in paths.iter().zip(&nexts) {
-        let last = fetch_posts_page(&app, next, Some(&alice)).await;
-        assert_eq!(last.contents, ["p1"], "{path}");
+        let last = app.fetch_page(next, Some(&alice)).await;
+        assert_eq!(last.contents(), ["p1"], "{path}");
         assert!(last.next.is_none(), "{path}");
     }
     assert_eq!(
-        list_contents(&app, POSTS, None).await,
+        app.list_contents(POSTS, None).await,
         [
             "new 2", "new 1", "new 0", "p7", "p6", "p5", "p4", "p3", "p2", "p1"
         ]
     );
 
     // Deleting the post a cursor points at, or a post further on, does not lose the place.
-    let first = fetch_posts_page(&app, &app.url(&format!("{POSTS}?limit=5")), None).await;
-    assert_eq!(first.contents, ["new 2", "new 1", "new 0", "p7", "p6"]);
+    let first = app
+        .fetch_page(&app.url(&format!("{POSTS}?limit=5")), None)
+        .await;
+    assert_eq!(first.contents(), ["new 2", "new 1", "new 0", "p7", "p6"]);
     for doomed in [&posts[5], &posts[1]] {
-        let response = delete_post(&app, Some(&alice), &id_of(doomed)).await;
+        let response = send_delete(&app, Some(&alice), &id_of(doomed)).await;
         assert_eq!(response.status(), StatusCode::NO_CONTENT);
     }
-    let second = fetch_posts_page(&app, &first.next.unwrap(), None).await;
+    let second = app.fetch_page(&first.next.unwrap(), None).await;
     assert_eq!(
-        second.contents,
+        second.contents(),
         ["p5", "p4", "p3", "p1"],
         "p6 was the cursor, p2 is gone"
     );
@@ -1484,22 +1295,22 @@ async fn a_retry_with_the_same_key_replays_the_first_post(app: TestApp) {
         assert_eq!(again_location, location);
     }
     assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&alice)).await,
+        app.list_contents(MY_POSTS, Some(&alice)).await,
         ["only once #retry"]
     );
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
     assert_eq!(
-        get_ok(&app, "/api/v1/tags/retry", None).await["post_count"],
+        app.get_ok("/api/v1/tags/retry", None).await["post_count"],
         1
     );
 
     // Without a key, or with another one, the same body is a new post.
-    let plain = create_post(&app, &alice, "only once #retry").await;
+    let plain = app.create_post(&alice, "only once #retry").await;
     let (_, other) = keyed_created(&app, &alice, "create-2", &body).await;
     assert_ne!(plain["id"], first["id"]);
     assert_ne!(other["id"], first["id"]);
     assert_ne!(other["id"], plain["id"]);
-    assert_eq!(posts_count(&app, "alice").await, 3);
+    assert_eq!(app.posts_count("alice").await, 3);
 }
 
 async fn the_same_key_with_another_body_is_422(app: TestApp) {
@@ -1513,13 +1324,13 @@ async fn the_same_key_with_another_body_is_422(app: TestApp) {
     let with_media = json!({"content": "first", "media_ids": [uuid::Uuid::now_v7().to_string()]});
     let response = send_keyed(&app, &alice, "k", &with_media).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(list_contents(&app, MY_POSTS, Some(&alice)).await, ["first"]);
+    assert_eq!(app.list_contents(MY_POSTS, Some(&alice)).await, ["first"]);
     let (_, again) = keyed_created(&app, &alice, "k", &json!({"content": "first"})).await;
     assert_eq!(again, first, "the key still replays its post");
     // Surrounding white space is not part of the content: the same body.
     let (_, padded) = keyed_created(&app, &alice, "k", &json!({"content": "  first \n"})).await;
     assert_eq!(padded["id"], first["id"]);
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
 }
 
 async fn idempotency_keys_belong_to_one_user(app: TestApp) {
@@ -1535,8 +1346,8 @@ async fn idempotency_keys_belong_to_one_user(app: TestApp) {
     assert_eq!(bobs_other["id"], bobs["id"]);
     let (_, alices_again) = keyed_created(&app, &alice, "shared-key", &body).await;
     assert_eq!(alices_again["id"], alices["id"]);
-    assert_eq!(posts_count(&app, "alice").await, 1);
-    assert_eq!(posts_count(&app, "bob").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
+    assert_eq!(app.posts_count("bob").await, 1);
     // A key is not case-folded: another spelling is another key.
     let (_, upper) = keyed_created(&app, &alice, "SHARED-KEY", &body).await;
     assert_ne!(upper["id"], alices["id"]);
@@ -1555,19 +1366,19 @@ async fn an_idempotency_key_must_be_1_to_255_characters(app: TestApp) {
     assert_eq!(long["id"], again["id"]);
     let (_, short) = keyed_created(&app, &alice, "k", &body).await;
     assert_ne!(short["id"], long["id"]);
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.posts_count("alice").await, 2);
 }
 
 async fn a_refused_request_does_not_use_up_its_key(app: TestApp) {
     let alice = app.user("alice").await;
     let response = send_keyed(&app, &alice, "try", &json!({"content": "  "})).await;
-    assert_refused_field(response, "content").await;
+    assert_refused_field(response, "content", "blank, keyed").await;
     let unknown_media = json!({"content": "x", "media_ids": [uuid::Uuid::now_v7().to_string()]});
     let response = send_keyed(&app, &alice, "try", &unknown_media).await;
     assert_problem(response, 422, "validation_failed").await;
     let (_, post) = keyed_created(&app, &alice, "try", &json!({"content": "now right"})).await;
     assert_eq!(post["content"], "now right");
-    assert_eq!(posts_count(&app, "alice").await, 1);
+    assert_eq!(app.posts_count("alice").await, 1);
 }
 
 async fn ten_parallel_requests_with_one_key_create_one_post(app: TestApp) {
@@ -1603,14 +1414,11 @@ async fn ten_parallel_requests_with_one_key_create_one_post(app: TestApp) {
     ids.dedup();
     assert_eq!(ids.len(), 1, "one and the same post: {ids:?}");
     assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&alice)).await,
+        app.list_contents(MY_POSTS, Some(&alice)).await,
         ["raced #once"]
     );
-    assert_eq!(posts_count(&app, "alice").await, 1);
-    assert_eq!(
-        get_ok(&app, "/api/v1/tags/once", None).await["post_count"],
-        1
-    );
+    assert_eq!(app.posts_count("alice").await, 1);
+    assert_eq!(app.get_ok("/api/v1/tags/once", None).await["post_count"], 1);
 }
 
 async fn an_idempotency_key_expires_after_24_hours(app: TestApp) {
@@ -1630,15 +1438,15 @@ async fn an_idempotency_key_expires_after_24_hours(app: TestApp) {
         "the key now replays the new post"
     );
     assert_eq!(
-        list_contents(&app, MY_POSTS, Some(&alice)).await,
+        app.list_contents(MY_POSTS, Some(&alice)).await,
         ["daily", "daily"]
     );
-    assert_eq!(posts_count(&app, "alice").await, 2);
+    assert_eq!(app.posts_count("alice").await, 2);
     // An expired key may also come with a different body.
     app.advance(Duration::from_secs(25 * 3600));
     let (_, other) = keyed_created(&app, &alice, "daily-key", &json!({"content": "weekly"})).await;
     assert_eq!(other["content"], "weekly");
-    assert_eq!(posts_count(&app, "alice").await, 3);
+    assert_eq!(app.posts_count("alice").await, 3);
 }
 
 both_databases!(

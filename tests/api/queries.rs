@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::both_databases;
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, media_id, with_param};
 
 /// Statements the server executes while answering `GET path`.
 async fn statements_for(app: &TestApp, path: &str, token: Option<&str>) -> (u64, Value) {
@@ -17,35 +17,18 @@ async fn statements_for(app: &TestApp, path: &str, token: Option<&str>) -> (u64,
     (after - before, response.json().await.unwrap())
 }
 
-async fn post(app: &TestApp, token: &str, content: &str) {
-    let response = app
-        .post_json("/api/v1/posts", &json!({"content": content}), Some(token))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-}
-
 async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
     let alice = app.user("alice").await;
     let mut authors = Vec::new();
     for name in ["bob", "carol", "dave"] {
         let token = app.user(name).await;
-        let response = app
-            .request(
-                reqwest::Method::PUT,
-                &format!("/api/v1/me/following/{name}"),
-                Some(&alice),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        app.follow(&alice, name).await;
         authors.push(token);
     }
     authors.push(alice.clone());
     for round in 0..6 {
         for (index, token) in authors.iter().enumerate() {
-            post(
-                &app,
+            app.create_post(
                 token,
                 &format!("round {round} by {index} #tag{index} #common words here"),
             )
@@ -63,9 +46,9 @@ async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
         ("/api/v1/posts?q=words", 1),
     ] {
         let (small, small_page) =
-            statements_for(&app, &format!("{path}{}limit=1", sep(path)), Some(&alice)).await;
+            statements_for(&app, &with_param(path, "limit=1"), Some(&alice)).await;
         let (large, large_page) =
-            statements_for(&app, &format!("{path}{}limit=20", sep(path)), Some(&alice)).await;
+            statements_for(&app, &with_param(path, "limit=20"), Some(&alice)).await;
         assert_eq!(small_page["items"].as_array().unwrap().len(), 1, "{path}");
         assert!(large_page["items"].as_array().unwrap().len() > 1, "{path}");
         assert_eq!(
@@ -85,30 +68,9 @@ async fn a_page_of_posts_costs_the_same_whatever_its_size(app: TestApp) {
     assert_eq!(me, 1, "/me: {me} statements");
 
     // Images cost one more statement for the whole page, and only when it has some.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(crate::images::png(40, 30))
-            .file_name("photo.png")
-            .mime_str("image/png")
-            .unwrap(),
-    );
-    let uploaded: Value = app
-        .request(reqwest::Method::POST, "/api/v1/media", Some(&alice))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let response = app
-        .post_json(
-            "/api/v1/posts",
-            &json!({"content": "with a picture", "media_ids": [uploaded["id"]]}),
-            Some(&alice),
-        )
+    let uploaded = app.upload_image(&alice).await;
+    app.create_post_with_media(&alice, &[media_id(&uploaded)])
         .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
     let (with_image, page) = statements_for(&app, "/api/v1/feed?limit=20", Some(&alice)).await;
     assert_eq!(page["items"][0]["media"].as_array().unwrap().len(), 1);
     assert_eq!(with_image, 2, "{with_image} statements");
@@ -123,16 +85,7 @@ async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
     let alice = app.user("alice").await;
     for name in ["bob", "carol", "dave", "erin", "frank"] {
         app.user(name).await;
-        let response = app
-            .request(
-                reqwest::Method::PUT,
-                &format!("/api/v1/me/following/{name}"),
-                Some(&alice),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        app.follow(&alice, name).await;
     }
     for path in [
         "/api/v1/users",
@@ -140,10 +93,8 @@ async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
         "/api/v1/users/alice/following",
         "/api/v1/users?q=a",
     ] {
-        let (small, _) =
-            statements_for(&app, &format!("{path}{}limit=1", sep(path)), Some(&alice)).await;
-        let (large, _) =
-            statements_for(&app, &format!("{path}{}limit=20", sep(path)), Some(&alice)).await;
+        let (small, _) = statements_for(&app, &with_param(path, "limit=1"), Some(&alice)).await;
+        let (large, _) = statements_for(&app, &with_param(path, "limit=20"), Some(&alice)).await;
         assert_eq!(small, large, "{path}");
     }
     // A search page checks the token and finds the caller's relations in its one statement.
@@ -157,10 +108,6 @@ async fn a_page_of_users_costs_the_same_whatever_its_size(app: TestApp) {
         .expect("carol matches `a`");
     assert_eq!(carol["following"], json!(true));
     assert_eq!(carol["followed_by"], json!(false));
-}
-
-fn sep(path: &str) -> &'static str {
-    if path.contains('?') { "&" } else { "?" }
 }
 
 both_databases!(

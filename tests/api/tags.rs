@@ -5,26 +5,24 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_databases;
-use crate::helpers::{TestApp, assert_problem};
-use crate::posts::{
-    POSTS, contents, create_post, delete_post, id_of, newest_first_pages, post_path,
-    search_contents, search_posts, walk_posts,
+use crate::helpers::{
+    POSTS, TestApp, assert_problem, contents, id_of, json_ok, newest_first_pages, post_path,
+    strings,
 };
-use crate::users::{get_ok, json_ok};
 
 const TAGS: &str = "/api/v1/tags";
 
 /// The tags of a new post with `content`, checked to be the same on `GET /posts/{id}`.
 async fn tags_of(app: &TestApp, token: &str, content: &str) -> Vec<String> {
-    let post = create_post(app, token, content).await;
-    let fetched = get_ok(app, &post_path(&id_of(&post)), None).await;
+    let post = app.create_post(token, content).await;
+    let fetched = app.get_ok(&post_path(&id_of(&post)), None).await;
     assert_eq!(fetched["tags"], post["tags"], "{content}");
     serde_json::from_value(post["tags"].clone()).unwrap()
 }
 
 /// `GET /tags/{name}` (name given URL-ready), which must answer 200.
 async fn tag(app: &TestApp, name: &str) -> Value {
-    get_ok(app, &format!("{TAGS}/{name}"), None).await
+    app.get_ok(&format!("{TAGS}/{name}"), None).await
 }
 
 async fn tag_count(app: &TestApp, name: &str) -> i64 {
@@ -72,9 +70,9 @@ async fn hashtags_are_lower_cased_and_deduplicated_in_order_of_first_appearance(
         Vec::<String>::new()
     );
     // Lists carry the same tags.
-    let page = get_ok(&app, &format!("{POSTS}?limit=1"), None).await;
+    let page = app.get_ok(&format!("{POSTS}?limit=1"), None).await;
     assert_eq!(page["items"][0]["tags"], json!([]));
-    let page = get_ok(&app, &format!("{POSTS}?tag=tokio"), None).await;
+    let page = app.get_ok(&format!("{POSTS}?tag=tokio"), None).await;
     assert_eq!(page["items"][0]["tags"], json!(["rust", "tokio"]));
     assert_eq!(
         tag_count(&app, "rust").await,
@@ -103,11 +101,11 @@ async fn hashtags_are_unicode_aware(app: TestApp) {
         assert_eq!(body, json!({"name": expected, "post_count": 1}), "{name}");
     }
     assert_eq!(
-        search_contents(&app, &[("tag", "日本語")]).await,
+        app.search_contents(&[("tag", "日本語")]).await,
         ["#café #日本語 #Ünïcode_42 #ÉTÉ"]
     );
     assert_eq!(
-        search_contents(&app, &[("tag", "ÜNÏCODE_42")]).await,
+        app.search_contents(&[("tag", "ÜNÏCODE_42")]).await,
         ["#café #日本語 #Ünïcode_42 #ÉTÉ"]
     );
 }
@@ -158,7 +156,7 @@ async fn a_long_hashtag_is_stored_and_found(app: TestApp) {
         for name in post["tags"].as_array().unwrap() {
             let name = name.as_str().unwrap();
             assert_eq!(tag_count(&app, name).await, 1, "tag of {length} chars");
-            let found = search_contents(&app, &[("tag", name)]).await;
+            let found = app.search_contents(&[("tag", name)]).await;
             assert_eq!(found, [content.as_str()]);
         }
     }
@@ -170,10 +168,6 @@ both_databases!(
     a_hash_after_a_word_character_does_not_start_a_tag,
     a_long_hashtag_is_stored_and_found,
 );
-
-fn strings(items: &[&str]) -> Vec<String> {
-    crate::posts::strings(items)
-}
 
 // ---------------------------------------------------------------------------------------
 // Counting and editing
@@ -190,10 +184,10 @@ async fn a_tag_counts_the_posts_carrying_it(app: TestApp) {
         tag(&app, "NeverUsed_42").await,
         json!({"name": "neverused_42", "post_count": 0})
     );
-    create_post(&app, &alice, "#rust").await;
-    create_post(&app, &bob, "#RUST and #Rust again").await;
-    create_post(&app, &alice, "#rustacean #rusty rust").await;
-    let third = create_post(&app, &bob, "more #Rust").await;
+    app.create_post(&alice, "#rust").await;
+    app.create_post(&bob, "#RUST and #Rust again").await;
+    app.create_post(&alice, "#rustacean #rusty rust").await;
+    let third = app.create_post(&bob, "more #Rust").await;
     for name in ["rust", "RUST", "Rust"] {
         assert_eq!(
             tag(&app, name).await,
@@ -201,15 +195,14 @@ async fn a_tag_counts_the_posts_carrying_it(app: TestApp) {
         );
     }
     assert_eq!(tag_count(&app, "rustacean").await, 1);
-    let response = delete_post(&app, Some(&bob), &id_of(&third)).await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.delete_post(&bob, &id_of(&third)).await;
     assert_eq!(tag_count(&app, "rust").await, 2);
 }
 
 async fn tags_are_recomputed_when_a_post_is_edited(app: TestApp) {
     let alice = app.user("alice").await;
-    let post = create_post(&app, &alice, "#old #keep first").await;
-    create_post(&app, &alice, "#keep another").await;
+    let post = app.create_post(&alice, "#old #keep first").await;
+    app.create_post(&alice, "#keep another").await;
     let id = id_of(&post);
     assert_eq!(tag_count(&app, "old").await, 1);
     assert_eq!(tag_count(&app, "new").await, 0);
@@ -218,15 +211,15 @@ async fn tags_are_recomputed_when_a_post_is_edited(app: TestApp) {
     let edited = patch_content(&app, &alice, &id, "#New then #keep, #NEW").await;
     assert_eq!(edited["tags"], json!(["new", "keep"]));
     assert_eq!(
-        get_ok(&app, &post_path(&id), None).await["tags"],
+        app.get_ok(&post_path(&id), None).await["tags"],
         json!(["new", "keep"])
     );
     assert_eq!(tag_count(&app, "old").await, 0, "the old tag's count drops");
     assert_eq!(tag_count(&app, "new").await, 1, "the new tag's count rises");
     assert_eq!(tag_count(&app, "keep").await, 2);
-    assert!(search_contents(&app, &[("tag", "old")]).await.is_empty());
+    assert!(app.search_contents(&[("tag", "old")]).await.is_empty());
     assert_eq!(
-        search_contents(&app, &[("tag", "new")]).await,
+        app.search_contents(&[("tag", "new")]).await,
         ["#New then #keep, #NEW"]
     );
 
@@ -238,7 +231,7 @@ async fn tags_are_recomputed_when_a_post_is_edited(app: TestApp) {
     assert_eq!(tag_count(&app, "new").await, 0);
     assert_eq!(tag_count(&app, "keep").await, 1);
     assert_eq!(
-        search_contents(&app, &[("tag", "keep")]).await,
+        app.search_contents(&[("tag", "keep")]).await,
         ["#keep another"]
     );
 }
@@ -255,30 +248,26 @@ both_databases!(
 async fn posts_can_be_filtered_by_tag_in_any_case_with_or_without_hash(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    create_post(&app, &alice, "first #Birds").await;
-    create_post(&app, &bob, "#birdsong is not it").await;
-    create_post(&app, &bob, "second #birds").await;
-    create_post(&app, &alice, "birds without a hash").await;
-    create_post(&app, &alice, "third #BIRDS #sky").await;
+    app.create_post(&alice, "first #Birds").await;
+    app.create_post(&bob, "#birdsong is not it").await;
+    app.create_post(&bob, "second #birds").await;
+    app.create_post(&alice, "birds without a hash").await;
+    app.create_post(&alice, "third #BIRDS #sky").await;
     let expected = ["third #BIRDS #sky", "second #birds", "first #Birds"];
     for name in ["birds", "BIRDS", "Birds", "#birds", "#BiRdS"] {
         assert_eq!(
-            search_contents(&app, &[("tag", name)]).await,
+            app.search_contents(&[("tag", name)]).await,
             expected,
             "{name}"
         );
     }
     // The same, written by hand with the `#` percent-encoded.
-    let page = get_ok(&app, &format!("{POSTS}?tag=%23Birds"), None).await;
+    let page = app.get_ok(&format!("{POSTS}?tag=%23Birds"), None).await;
     assert_eq!(contents(&page), expected);
     assert_eq!(page["items"][0]["liked"], Value::Null);
-    let page = get_ok(&app, &format!("{POSTS}?tag=birds"), Some(&bob)).await;
+    let page = app.get_ok(&format!("{POSTS}?tag=birds"), Some(&bob)).await;
     assert_eq!(page["items"][0]["liked"], false);
-    let page = json_ok(
-        search_posts(&app, &[("tag", "unused")], None).await,
-        "unused",
-    )
-    .await;
+    let page = json_ok(app.search_posts(&[("tag", "unused")], None).await, "unused").await;
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
 }
 
@@ -288,34 +277,37 @@ async fn tag_posts_are_the_same_list_as_the_tag_filter(app: TestApp) {
     let mut tagged = Vec::new();
     for n in 1..=5 {
         let content = format!("#Walk number {n}");
-        create_post(&app, if n % 2 == 0 { &alice } else { &bob }, &content).await;
-        create_post(&app, &alice, &format!("untagged {n}")).await;
+        app.create_post(if n % 2 == 0 { &alice } else { &bob }, &content)
+            .await;
+        app.create_post(&alice, &format!("untagged {n}")).await;
         tagged.push(content);
     }
     for token in [None, Some(alice.as_str())] {
         for name in ["walk", "WALK"] {
-            let by_path = get_ok(&app, &format!("{TAGS}/{name}/posts"), token).await;
-            let by_filter = get_ok(&app, &format!("{POSTS}?tag={name}"), token).await;
+            let by_path = app.get_ok(&format!("{TAGS}/{name}/posts"), token).await;
+            let by_filter = app.get_ok(&format!("{POSTS}?tag={name}"), token).await;
             assert_eq!(by_path, by_filter, "{name}");
             assert_eq!(contents(&by_path).len(), 5);
         }
     }
     let expected = newest_first_pages(&tagged, 2);
     assert_eq!(
-        walk_posts(&app, &format!("{TAGS}/Walk/posts?limit=2"), None, 2).await,
+        app.walk(&format!("{TAGS}/Walk/posts?limit=2"), None, 2, contents)
+            .await,
         expected
     );
     assert_eq!(
-        walk_posts(&app, &format!("{POSTS}?tag=Walk&limit=2"), None, 2).await,
+        app.walk(&format!("{POSTS}?tag=Walk&limit=2"), None, 2, contents)
+            .await,
         expected
     );
-    let page = get_ok(&app, &format!("{TAGS}/unused/posts"), None).await;
+    let page = app.get_ok(&format!("{TAGS}/unused/posts"), None).await;
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
 }
 
 async fn invalid_tag_names_are_refused(app: TestApp) {
     let alice = app.user("alice").await;
-    create_post(&app, &alice, "#fine").await;
+    app.create_post(&alice, "#fine").await;
     for name in [
         "no spaces",
         "",
@@ -326,7 +318,7 @@ async fn invalid_tag_names_are_refused(app: TestApp) {
         "caf\u{0}e",
         "tag\n",
     ] {
-        let response = search_posts(&app, &[("tag", name)], None).await;
+        let response = app.search_posts(&[("tag", name)], None).await;
         assert_problem(response, 400, "invalid_query").await;
     }
     for path in [
@@ -348,34 +340,33 @@ async fn invalid_tag_names_are_refused(app: TestApp) {
 async fn tag_filters_combine_with_author_and_search(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    create_post(&app, &alice, "river at dawn #photo").await;
-    create_post(&app, &bob, "river at dusk #photo").await;
-    create_post(&app, &alice, "mountain at dawn #photo").await;
-    create_post(&app, &alice, "river at noon #notes").await;
+    app.create_post(&alice, "river at dawn #photo").await;
+    app.create_post(&bob, "river at dusk #photo").await;
+    app.create_post(&alice, "mountain at dawn #photo").await;
+    app.create_post(&alice, "river at noon #notes").await;
     assert_eq!(
-        search_contents(&app, &[("tag", "photo"), ("author", "alice")]).await,
+        app.search_contents(&[("tag", "photo"), ("author", "alice")])
+            .await,
         ["mountain at dawn #photo", "river at dawn #photo"]
     );
     assert_eq!(
-        search_contents(&app, &[("tag", "#Photo"), ("q", "river")]).await,
+        app.search_contents(&[("tag", "#Photo"), ("q", "river")])
+            .await,
         ["river at dusk #photo", "river at dawn #photo"]
     );
     assert_eq!(
-        search_contents(
-            &app,
-            &[("tag", "photo"), ("q", "dawn"), ("author", "ALICE")]
-        )
-        .await,
+        app.search_contents(&[("tag", "photo"), ("q", "dawn"), ("author", "ALICE")])
+            .await,
         ["mountain at dawn #photo", "river at dawn #photo"]
     );
     assert!(
-        search_contents(&app, &[("tag", "notes"), ("author", "bob")])
+        app.search_contents(&[("tag", "notes"), ("author", "bob")])
             .await
             .is_empty()
     );
     // The tag word is a word of the content too.
     assert_eq!(
-        search_contents(&app, &[("q", "notes river")]).await,
+        app.search_contents(&[("q", "notes river")]).await,
         ["river at noon #notes"]
     );
 }

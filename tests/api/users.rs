@@ -5,166 +5,18 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::both_databases;
-use crate::helpers::{PASSWORD, TestApp, assert_problem, error_fields};
+use crate::helpers::{
+    PASSWORD, TestApp, UNKNOWN_TOKEN, assert_problem, error_fields, json_ok, strings, usernames,
+};
 
 const ME: &str = "/api/v1/me";
 const USERS: &str = "/api/v1/users";
-/// Has the shape of a token the server issues, but was never issued.
-const UNKNOWN_TOKEN: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 /// The four free-text profile fields.
 const TEXT_FIELDS: [&str; 4] = ["display_name", "bio", "location", "website"];
 
 // ---------------------------------------------------------------------------------------
-// Helpers, some shared with `follows.rs`.
+// Small helpers for this file
 // ---------------------------------------------------------------------------------------
-
-/// The body of a 200 response, with the body in the message when it is not a 200.
-pub(crate) async fn json_ok(response: Response, what: &str) -> Value {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::OK, "{what}: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{what}: {error}: {text}"))
-}
-
-/// `GET path` that must answer 200; returns the JSON body.
-pub(crate) async fn get_ok(app: &TestApp, path: &str, token: Option<&str>) -> Value {
-    json_ok(app.get(path, token).await, path).await
-}
-
-/// The usernames of a list page, in order.
-pub(crate) fn usernames(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a list page: {page}"))
-        .iter()
-        .map(|user| user["username"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The URL of a `Link: <url>; rel="next"` header, if the response has one.
-pub(crate) fn next_link(response: &Response) -> Option<String> {
-    let values: Vec<_> = response.headers().get_all("link").iter().collect();
-    assert!(values.len() <= 1, "one Link header at most: {values:?}");
-    let value = values.first()?.to_str().unwrap();
-    let (target, params) = value
-        .split_once(';')
-        .unwrap_or_else(|| panic!("Link has a rel: {value}"));
-    assert_eq!(params.trim(), "rel=\"next\"", "{value}");
-    let target = target.trim();
-    assert!(
-        target.starts_with('<') && target.ends_with('>'),
-        "Link target in angle brackets: {value}"
-    );
-    Some(target[1..target.len() - 1].to_owned())
-}
-
-/// One fetched page of a list.
-pub(crate) struct Page {
-    pub names: Vec<String>,
-    pub body: Value,
-    /// The `Link: rel="next"` URL.
-    pub next: Option<String>,
-}
-
-/// Fetches an absolute `url` (a first page, or a `Link` target used as-is) and checks that
-/// `next_cursor` and the `Link` header agree: both absent, or an absolute link carrying
-/// that cursor.
-pub(crate) async fn fetch_page(app: &TestApp, url: &str, token: Option<&str>) -> Page {
-    let mut request = app.client.get(url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let next = next_link(&response);
-    let body = json_ok(response, url).await;
-    match (&body["next_cursor"], &next) {
-        (Value::Null, None) => {}
-        (Value::String(cursor), Some(link)) => {
-            assert!(
-                link.starts_with(&format!("{}/api/v1/", app.address)),
-                "Link is absolute: {link}"
-            );
-            assert!(
-                link.contains(&format!("cursor={cursor}")),
-                "Link carries next_cursor {cursor}: {link}"
-            );
-        }
-        (cursor, link) => panic!("next_cursor {cursor} and Link {link:?} disagree ({url})"),
-    }
-    Page {
-        names: usernames(&body),
-        body,
-        next,
-    }
-}
-
-/// Walks a list from `path` by following each `Link` as-is; returns the pages' usernames.
-/// Every page but the last must be full (`limit` items).
-pub(crate) async fn walk(
-    app: &TestApp,
-    path: &str,
-    token: Option<&str>,
-    limit: usize,
-) -> Vec<Vec<String>> {
-    let mut pages = Vec::new();
-    let mut url = Some(app.url(path));
-    while let Some(current) = url {
-        assert!(pages.len() < 100, "the walk ends");
-        let page = fetch_page(app, &current, token).await;
-        assert!(page.names.len() <= limit, "{current}: {:?}", page.names);
-        if page.next.is_some() {
-            assert_eq!(page.names.len(), limit, "a page before the last is full");
-        }
-        url = page.next;
-        pages.push(page.names);
-    }
-    pages
-}
-
-/// Asserts no name appears twice.
-pub(crate) fn assert_unique(names: &[String]) {
-    let mut sorted = names.to_vec();
-    sorted.sort();
-    sorted.dedup();
-    assert_eq!(sorted.len(), names.len(), "duplicates in {names:?}");
-}
-
-/// `PUT /me/following/{username}`, which must answer 204.
-pub(crate) async fn follow(app: &TestApp, token: &str, username: &str) {
-    let response = app
-        .request(
-            Method::PUT,
-            &format!("/api/v1/me/following/{username}"),
-            Some(token),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        response.status(),
-        StatusCode::NO_CONTENT,
-        "follow {username}"
-    );
-}
-
-/// `(followers_count, following_count)` from the public profile.
-pub(crate) async fn counts(app: &TestApp, username: &str) -> (i64, i64) {
-    let user = get_ok(app, &format!("{USERS}/{username}"), None).await;
-    (
-        user["followers_count"].as_i64().unwrap(),
-        user["following_count"].as_i64().unwrap(),
-    )
-}
-
-/// Usernames of a list's first page of up to 100.
-pub(crate) async fn list(app: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    usernames(&get_ok(app, &format!("{path}{separator}limit=100"), token).await)
-}
-
-fn strings(names: &[&str]) -> Vec<String> {
-    names.iter().map(|name| (*name).to_owned()).collect()
-}
 
 async fn patch_me(app: &TestApp, token: Option<&str>, body: &Value) -> Response {
     app.request(Method::PATCH, ME, token)
@@ -235,8 +87,8 @@ async fn patching_each_field_changes_it_everywhere_and_nothing_else(app: TestApp
     for (field, value) in changes {
         let returned = patch_ok(&app, &token, &one(field, value)).await;
         expected[field] = json!(value);
-        let me = get_ok(&app, ME, Some(&token)).await;
-        let public = get_ok(&app, &format!("{USERS}/alice"), None).await;
+        let me = app.get_ok(ME, Some(&token)).await;
+        let public = app.get_ok(&format!("{USERS}/alice"), None).await;
         for (source, body) in [("PATCH", &returned), ("GET /me", &me), ("profile", &public)] {
             for checked in TEXT_FIELDS {
                 assert_eq!(
@@ -291,7 +143,7 @@ async fn an_empty_string_clears_a_field(app: TestApp) {
     for field in TEXT_FIELDS {
         assert_eq!(cleared[field], "", "{field}");
     }
-    let public = get_ok(&app, &format!("{USERS}/alice"), None).await;
+    let public = app.get_ok(&format!("{USERS}/alice"), None).await;
     for field in TEXT_FIELDS {
         assert_eq!(public[field], "", "{field}");
     }
@@ -331,7 +183,7 @@ async fn display_name_allows_50_characters_not_51(app: TestApp) {
         let fields = patch_refused(&app, &token, &json!({"display_name": too_long})).await;
         assert_eq!(fields, ["display_name"]);
     }
-    let me = get_ok(&app, ME, Some(&token)).await;
+    let me = app.get_ok(ME, Some(&token)).await;
     assert_eq!(
         me["display_name"], ascii,
         "a refused change changes nothing"
@@ -347,7 +199,7 @@ async fn bio_allows_500_characters_not_501(app: TestApp) {
     assert_eq!(fields, ["bio"]);
     let fields = patch_refused(&app, &token, &json!({"bio": "ü".repeat(501)})).await;
     assert_eq!(fields, ["bio"]);
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["bio"], five_hundred);
+    assert_eq!(app.get_ok(ME, Some(&token)).await["bio"], five_hundred);
 }
 
 async fn location_allows_100_characters_not_101(app: TestApp) {
@@ -357,7 +209,7 @@ async fn location_allows_100_characters_not_101(app: TestApp) {
     assert_eq!(me["location"], hundred);
     let fields = patch_refused(&app, &token, &json!({"location": "l".repeat(101)})).await;
     assert_eq!(fields, ["location"]);
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["location"], hundred);
+    assert_eq!(app.get_ok(ME, Some(&token)).await["location"], hundred);
 }
 
 async fn website_may_be_empty_or_an_http_or_https_url(app: TestApp) {
@@ -389,7 +241,7 @@ async fn website_refuses_other_schemes_and_bare_hosts(app: TestApp) {
         let fields = patch_refused(&app, &token, &json!({"website": website})).await;
         assert_eq!(fields, ["website"], "{website}");
     }
-    let me = get_ok(&app, ME, Some(&token)).await;
+    let me = app.get_ok(ME, Some(&token)).await;
     assert_eq!(me["website"], "https://alice.example");
 }
 
@@ -403,7 +255,7 @@ async fn website_allows_200_characters_not_201(app: TestApp) {
     let too_long = format!("{exactly_200}b");
     let fields = patch_refused(&app, &token, &json!({"website": too_long})).await;
     assert_eq!(fields, ["website"]);
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["website"], exactly_200);
+    assert_eq!(app.get_ok(ME, Some(&token)).await["website"], exactly_200);
 }
 
 async fn website_refuses_control_characters_inside_the_url(app: TestApp) {
@@ -425,13 +277,13 @@ async fn website_refuses_control_characters_inside_the_url(app: TestApp) {
             response.text().await.unwrap()
         );
     }
-    let me = get_ok(&app, ME, Some(&token)).await;
+    let me = app.get_ok(ME, Some(&token)).await;
     assert_eq!(me["website"], "https://alice.example");
 }
 
 async fn several_bad_fields_are_listed_in_one_422_and_nothing_changes(app: TestApp) {
     let token = app.user("alice").await;
-    let before = get_ok(&app, ME, Some(&token)).await;
+    let before = app.get_ok(ME, Some(&token)).await;
     let fields = patch_refused(
         &app,
         &token,
@@ -460,7 +312,7 @@ async fn several_bad_fields_are_listed_in_one_422_and_nothing_changes(app: TestA
     )
     .await;
     assert_eq!(fields, ["website"]);
-    assert_eq!(get_ok(&app, ME, Some(&token)).await, before);
+    assert_eq!(app.get_ok(ME, Some(&token)).await, before);
 }
 
 async fn wrong_json_types_are_422_naming_the_field(app: TestApp) {
@@ -478,27 +330,29 @@ async fn wrong_json_types_are_422_naming_the_field(app: TestApp) {
 
 async fn changing_the_username_moves_the_profile(app: TestApp) {
     let token = app.user("alice").await;
-    let before = get_ok(&app, ME, Some(&token)).await;
+    let before = app.get_ok(ME, Some(&token)).await;
     let me = patch_ok(&app, &token, &json!({"username": "alicia"})).await;
     assert_eq!(me["username"], "alicia");
     assert_eq!(me["id"], before["id"], "the same account");
 
-    let profile = get_ok(&app, &format!("{USERS}/alicia"), None).await;
+    let profile = app.get_ok(&format!("{USERS}/alicia"), None).await;
     assert_eq!(profile["id"], before["id"]);
     let response = app.get(&format!("{USERS}/alice"), None).await;
     assert_problem(response, 404, "not_found").await;
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["username"], "alicia");
+    assert_eq!(app.get_ok(ME, Some(&token)).await["username"], "alicia");
     // The email is unchanged, so logging in still works.
     app.token("alice@example.com", PASSWORD).await;
-    assert_eq!(list(&app, USERS, None).await, ["alicia"]);
+    assert_eq!(app.list_usernames(USERS, None).await, ["alicia"]);
 }
 
 async fn a_new_username_is_lower_cased(app: TestApp) {
     let token = app.user("alice").await;
     let me = patch_ok(&app, &token, &json!({"username": "Alice_In_WONDERLAND"})).await;
     assert_eq!(me["username"], "alice_in_wonderland");
-    get_ok(&app, &format!("{USERS}/alice_in_wonderland"), None).await;
-    get_ok(&app, &format!("{USERS}/ALICE_in_wonderland"), None).await;
+    app.get_ok(&format!("{USERS}/alice_in_wonderland"), None)
+        .await;
+    app.get_ok(&format!("{USERS}/ALICE_in_wonderland"), None)
+        .await;
 }
 
 async fn an_invalid_new_username_is_422(app: TestApp) {
@@ -507,7 +361,7 @@ async fn an_invalid_new_username_is_422(app: TestApp) {
         let fields = patch_refused(&app, &token, &json!({"username": username})).await;
         assert_eq!(fields, ["username"], "{username:?}");
     }
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["username"], "alice");
+    assert_eq!(app.get_ok(ME, Some(&token)).await["username"], "alice");
 }
 
 async fn a_taken_username_in_any_case_is_409(app: TestApp) {
@@ -526,11 +380,11 @@ async fn a_taken_username_in_any_case_is_409(app: TestApp) {
     )
     .await;
     assert_problem(response, 409, "username_taken").await;
-    let me = get_ok(&app, ME, Some(&token)).await;
+    let me = app.get_ok(ME, Some(&token)).await;
     assert_eq!(me["username"], "alice");
     assert_eq!(me["display_name"], "");
     assert_eq!(
-        get_ok(&app, &format!("{USERS}/bob"), None).await["username"],
+        app.get_ok(&format!("{USERS}/bob"), None).await["username"],
         "bob"
     );
 }
@@ -557,7 +411,7 @@ async fn a_freed_username_can_be_taken_by_someone_else(app: TestApp) {
     let me = patch_ok(&app, &bob, &json!({"username": "alice"})).await;
     assert_eq!(me["username"], "alice");
     assert_eq!(
-        get_ok(&app, &format!("{USERS}/alice"), None).await["id"],
+        app.get_ok(&format!("{USERS}/alice"), None).await["id"],
         me["id"]
     );
     let response = app.register("other@example.com", "alicia", PASSWORD).await;
@@ -594,7 +448,7 @@ async fn parallel_renames_to_one_username_let_exactly_one_win(app: TestApp) {
         }
     }
     assert_eq!(renamed, 1, "exactly one rename wins");
-    let names = list(&app, USERS, None).await;
+    let names = app.list_usernames(USERS, None).await;
     assert_eq!(
         names.iter().filter(|n| *n == "winner").count(),
         1,
@@ -610,10 +464,7 @@ async fn patch_me_needs_a_token(app: TestApp) {
     assert_problem(response, 401, "unauthorized").await;
     let response = patch_me(&app, Some(UNKNOWN_TOKEN), &json!({"bio": "x"})).await;
     assert_problem(response, 401, "invalid_token").await;
-    assert_eq!(
-        get_ok(&app, &format!("{USERS}/alice"), None).await["bio"],
-        ""
-    );
+    assert_eq!(app.get_ok(&format!("{USERS}/alice"), None).await["bio"], "");
 }
 
 async fn patch_me_refuses_bodies_that_are_not_json_with_415(app: TestApp) {
@@ -630,7 +481,7 @@ async fn patch_me_refuses_bodies_that_are_not_json_with_415(app: TestApp) {
         let response = request.body("{\"bio\": \"x\"}").send().await.unwrap();
         assert_problem(response, 415, "unsupported_media_type").await;
     }
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["bio"], "");
+    assert_eq!(app.get_ok(ME, Some(&token)).await["bio"], "");
 }
 
 async fn patch_me_refuses_malformed_json_with_400(app: TestApp) {
@@ -645,7 +496,7 @@ async fn patch_me_refuses_malformed_json_with_400(app: TestApp) {
             .unwrap();
         assert_problem(response, 400, "malformed_json").await;
     }
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["bio"], "");
+    assert_eq!(app.get_ok(ME, Some(&token)).await["bio"], "");
 }
 
 both_databases!(
@@ -735,7 +586,7 @@ async fn a_profile_is_public_with_null_relations(app: TestApp) {
 async fn profiles_are_found_in_any_case(app: TestApp) {
     app.user("alice_9").await;
     for name in ["alice_9", "ALICE_9", "Alice_9"] {
-        let user = get_ok(&app, &format!("{USERS}/{name}"), None).await;
+        let user = app.get_ok(&format!("{USERS}/{name}"), None).await;
         assert_eq!(user["username"], "alice_9");
     }
 }
@@ -752,12 +603,12 @@ async fn relations_on_a_profile_are_from_the_viewers_side(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
-    follow(&app, &alice, "bob").await;
+    app.follow(&alice, "bob").await;
 
     let relation = |user: Value| (user["following"].clone(), user["followed_by"].clone());
     let seen_by = |token: String, name: &'static str| {
         let app = &app;
-        async move { relation(get_ok(app, &format!("{USERS}/{name}"), Some(&token)).await) }
+        async move { relation(app.get_ok(&format!("{USERS}/{name}"), Some(&token)).await) }
     };
     assert_eq!(
         seen_by(alice.clone(), "bob").await,
@@ -776,7 +627,7 @@ async fn relations_on_a_profile_are_from_the_viewers_side(app: TestApp) {
         (json!(false), json!(false))
     );
 
-    follow(&app, &bob, "alice").await;
+    app.follow(&bob, "alice").await;
     assert_eq!(
         seen_by(alice.clone(), "bob").await,
         (json!(true), json!(true))
@@ -794,24 +645,19 @@ async fn relations_on_a_profile_are_from_the_viewers_side(app: TestApp) {
 async fn relations_on_your_own_profile_are_null(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    follow(&app, &alice, "bob").await;
-    follow(&app, &bob, "alice").await;
-    let user = get_ok(&app, &format!("{USERS}/ALICE"), Some(&alice)).await;
+    app.follow(&alice, "bob").await;
+    app.follow(&bob, "alice").await;
+    let user = app.get_ok(&format!("{USERS}/ALICE"), Some(&alice)).await;
     assert_eq!(user["following"], Value::Null);
     assert_eq!(user["followed_by"], Value::Null);
-    let me = get_ok(&app, ME, Some(&alice)).await;
+    let me = app.get_ok(ME, Some(&alice)).await;
     assert_eq!(me["following"], Value::Null);
     assert_eq!(me["followed_by"], Value::Null);
 }
 
 async fn an_invalid_token_is_401_on_public_user_endpoints(app: TestApp) {
     let token = app.user("alice").await;
-    let logout = app
-        .request(Method::POST, "/api/v1/auth/logout", Some(&token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    app.logout(&token).await;
     for path in [
         "/api/v1/users/alice",
         "/api/v1/users",
@@ -853,7 +699,7 @@ async fn a_nul_character_in_a_username_path_is_404(app: TestApp) {
             .unwrap();
         assert_problem(response, 404, "not_found").await;
     }
-    assert_eq!(counts(&app, "bob").await, (0, 0));
+    assert_eq!(app.follow_counts("bob").await, (0, 0));
 }
 
 async fn a_nul_character_in_q_or_a_cursor_matches_nothing_and_never_fails(app: TestApp) {
@@ -901,12 +747,12 @@ both_databases!(
 
 async fn without_q_every_user_is_listed_newest_first(app: TestApp) {
     // An empty database lists nothing rather than failing.
-    let page = get_ok(&app, USERS, None).await;
+    let page = app.get_ok(USERS, None).await;
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
     for name in ["carol", "alice", "bob", "dave"] {
         app.user(name).await;
     }
-    let page = get_ok(&app, USERS, None).await;
+    let page = app.get_ok(USERS, None).await;
     assert_eq!(usernames(&page), ["dave", "bob", "alice", "carol"]);
     assert_eq!(page["next_cursor"], Value::Null);
     for user in page["items"].as_array().unwrap() {
@@ -1056,7 +902,7 @@ async fn search_results_carry_viewer_relations(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
     app.user("alina").await;
-    follow(&app, &bob, "alice").await;
+    app.follow(&bob, "alice").await;
     let page = json_ok(search(&app, "ali", &[], Some(&bob)).await, "search").await;
     let items = page["items"].as_array().unwrap();
     let by_name = |name: &str| {
@@ -1071,7 +917,7 @@ async fn search_results_carry_viewer_relations(app: TestApp) {
     assert_eq!(by_name("alina")["following"], false);
     assert_eq!(by_name("alice")["followers_count"], 1);
 
-    let page = get_ok(&app, USERS, Some(&alice)).await;
+    let page = app.get_ok(USERS, Some(&alice)).await;
     for user in page["items"].as_array().unwrap() {
         match user["username"].as_str().unwrap() {
             "alice" => assert_eq!(
@@ -1140,7 +986,7 @@ async fn out_of_range_limits_are_400_invalid_limit(app: TestApp) {
         }
     }
     for limit in ["1", "100"] {
-        let page = get_ok(&app, &format!("{USERS}?limit={limit}"), None).await;
+        let page = app.get_ok(&format!("{USERS}?limit={limit}"), None).await;
         assert_eq!(usernames(&page), ["alice"]);
     }
 }
@@ -1150,7 +996,7 @@ async fn garbage_cursors_are_400_invalid_cursor(app: TestApp) {
         app.user(name).await;
     }
     // Real cursors of each list, to be used on the other one.
-    let newest = get_ok(&app, &format!("{USERS}?limit=1"), None).await["next_cursor"]
+    let newest = app.get_ok(&format!("{USERS}?limit=1"), None).await["next_cursor"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1200,7 +1046,9 @@ async fn walking_every_page_returns_each_user_once_in_order(app: TestApp) {
     for name in names {
         app.user(name).await;
     }
-    let pages = walk(&app, &format!("{USERS}?limit=2"), None, 2).await;
+    let pages = app
+        .walk(&format!("{USERS}?limit=2"), None, 2, usernames)
+        .await;
     assert_eq!(
         pages,
         [
@@ -1211,7 +1059,9 @@ async fn walking_every_page_returns_each_user_once_in_order(app: TestApp) {
     );
 
     // With an exact multiple of the limit, the last full page still ends the walk.
-    let pages = walk(&app, &format!("{USERS}?limit=5"), None, 5).await;
+    let pages = app
+        .walk(&format!("{USERS}?limit=5"), None, 5, usernames)
+        .await;
     assert_eq!(pages, [strings(&["usr5", "usr4", "usr3", "usr2", "usr1"])]);
     let response = app.get(&format!("{USERS}?limit=5"), None).await;
     assert!(response.headers().get("link").is_none());
@@ -1221,15 +1071,19 @@ async fn the_link_header_leads_to_the_same_page_as_the_cursor(app: TestApp) {
     for name in ["usr1", "usr2", "usr3", "usr4"] {
         app.user(name).await;
     }
-    let first = fetch_page(&app, &app.url(&format!("{USERS}?limit=2")), None).await;
+    let first = app
+        .fetch_page(&app.url(&format!("{USERS}?limit=2")), None)
+        .await;
     let link = first.next.expect("a Link to the second page");
     assert!(link.starts_with("http://127.0.0.1:"), "{link}");
     assert!(link.contains("limit=2"), "the Link keeps the limit: {link}");
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    let by_link = fetch_page(&app, &link, None).await;
-    let by_cursor = get_ok(&app, &format!("{USERS}?limit=2&cursor={cursor}"), None).await;
+    let by_link = app.fetch_page(&link, None).await;
+    let by_cursor = app
+        .get_ok(&format!("{USERS}?limit=2&cursor={cursor}"), None)
+        .await;
     assert_eq!(by_link.body, by_cursor);
-    assert_eq!(by_link.names, ["usr2", "usr1"]);
+    assert_eq!(by_link.usernames(), ["usr2", "usr1"]);
     assert_eq!(by_link.body["next_cursor"], Value::Null);
 }
 
@@ -1244,13 +1098,14 @@ async fn search_pagination_keeps_q(app: TestApp) {
 
     let all = search_names(&app, "pag").await;
     assert_eq!(all.len(), 7, "{all:?}");
-    let pages = walk(
-        &app,
-        &format!("{USERS}?q=PAG&limit=2&unknown=ignored"),
-        None,
-        2,
-    )
-    .await;
+    let pages = app
+        .walk(
+            &format!("{USERS}?q=PAG&limit=2&unknown=ignored"),
+            None,
+            2,
+            usernames,
+        )
+        .await;
     assert_eq!(pages.len(), 4, "{pages:?}");
     let walked: Vec<String> = pages.concat();
     assert_eq!(walked, all, "the walk gives the one-page result in order");
@@ -1258,13 +1113,16 @@ async fn search_pagination_keeps_q(app: TestApp) {
     assert_eq!(walked[6], "zed");
 
     // The same with a non-ASCII q, which the Link must carry encoded.
-    let pages = walk(&app, &format!("{USERS}?q=%C3%A5%20x&limit=1"), None, 1).await;
+    let pages = app
+        .walk(&format!("{USERS}?q=%C3%A5%20x&limit=1"), None, 1, usernames)
+        .await;
     assert_eq!(pages, [Vec::<String>::new()]);
     let ann = app.user("ann").await;
     let bea = app.user("bea").await;
     patch_ok(&app, &ann, &json!({"display_name": "Å X one"})).await;
     patch_ok(&app, &bea, &json!({"display_name": "å x two"})).await;
-    let walked = walk(&app, &format!("{USERS}?q=%C3%A5%20x&limit=1"), None, 1)
+    let walked = app
+        .walk(&format!("{USERS}?q=%C3%A5%20x&limit=1"), None, 1, usernames)
         .await
         .concat();
     assert_eq!(walked, ["ann", "bea"]);
@@ -1274,27 +1132,31 @@ async fn a_walk_stays_correct_while_users_register(app: TestApp) {
     for name in ["usr1", "usr2", "usr3", "usr4", "usr5"] {
         app.user(name).await;
     }
-    let first = fetch_page(&app, &app.url(&format!("{USERS}?limit=2")), None).await;
-    assert_eq!(first.names, ["usr5", "usr4"]);
+    let first = app
+        .fetch_page(&app.url(&format!("{USERS}?limit=2")), None)
+        .await;
+    assert_eq!(first.usernames(), ["usr5", "usr4"]);
     app.user("new1").await;
     app.user("new2").await;
-    let second = fetch_page(&app, &first.next.unwrap(), None).await;
-    assert_eq!(second.names, ["usr3", "usr2"], "no repeats, no gaps");
+    let second = app.fetch_page(&first.next.unwrap(), None).await;
+    assert_eq!(second.usernames(), ["usr3", "usr2"], "no repeats, no gaps");
     app.user("new3").await;
-    let third = fetch_page(&app, &second.next.unwrap(), None).await;
-    assert_eq!(third.names, ["usr1"]);
+    let third = app.fetch_page(&second.next.unwrap(), None).await;
+    assert_eq!(third.usernames(), ["usr1"]);
     assert!(third.next.is_none());
 
     // A ranked search walk: new matches appear only where they sort after the position.
     for name in ["sx_b", "sx_d", "sx_f"] {
         app.user(name).await;
     }
-    let first = fetch_page(&app, &app.url(&format!("{USERS}?q=sx_&limit=2")), None).await;
-    assert_eq!(first.names, ["sx_b", "sx_d"]);
+    let first = app
+        .fetch_page(&app.url(&format!("{USERS}?q=sx_&limit=2")), None)
+        .await;
+    assert_eq!(first.usernames(), ["sx_b", "sx_d"]);
     app.user("sx_a").await;
     app.user("sx_e").await;
-    let second = fetch_page(&app, &first.next.unwrap(), None).await;
-    assert_eq!(second.names, ["sx_e", "sx_f"]);
+    let second = app.fetch_page(&first.next.unwrap(), None).await;
+    assert_eq!(second.usernames(), ["sx_e", "sx_f"]);
     assert!(second.next.is_none(), "the last page");
 }
 
@@ -1328,24 +1190,25 @@ async fn deleting_the_account_needs_the_password(app: TestApp) {
     );
     let response = delete_me(&app, None, &json!({"password": PASSWORD})).await;
     assert_problem(response, 401, "unauthorized").await;
-    assert_eq!(get_ok(&app, ME, Some(&token)).await["username"], "alice");
+    assert_eq!(app.get_ok(ME, Some(&token)).await["username"], "alice");
 }
 
 async fn a_wrong_password_is_403_and_deletes_nothing(app: TestApp) {
     let alice = app.user("alice").await;
     let bob = app.user("bob").await;
-    follow(&app, &alice, "bob").await;
-    follow(&app, &bob, "alice").await;
+    app.follow(&alice, "bob").await;
+    app.follow(&bob, "alice").await;
     for password in ["wrong password!", "CORRECT HORSE BATTERY", ""] {
         let response = delete_me(&app, Some(&alice), &json!({"password": password})).await;
         assert_problem(response, 403, "invalid_password").await;
     }
-    assert_eq!(get_ok(&app, ME, Some(&alice)).await["username"], "alice");
+    assert_eq!(app.get_ok(ME, Some(&alice)).await["username"], "alice");
     app.token("alice@example.com", PASSWORD).await;
-    assert_eq!(counts(&app, "alice").await, (1, 1));
-    assert_eq!(counts(&app, "bob").await, (1, 1));
+    assert_eq!(app.follow_counts("alice").await, (1, 1));
+    assert_eq!(app.follow_counts("bob").await, (1, 1));
     assert_eq!(
-        list(&app, &format!("{USERS}/bob/followers"), None).await,
+        app.list_usernames(&format!("{USERS}/bob/followers"), None)
+            .await,
         ["alice"]
     );
 }
@@ -1354,7 +1217,7 @@ async fn deleting_the_account_removes_it_at_once(app: TestApp) {
     let token = app.user("alice").await;
     let other_session = app.token("alice@example.com", PASSWORD).await;
     app.user("bob").await;
-    let old_id = get_ok(&app, ME, Some(&token)).await["id"].clone();
+    let old_id = app.get_ok(ME, Some(&token)).await["id"].clone();
 
     let response = delete_me(&app, Some(&token), &json!({"password": PASSWORD})).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
@@ -1377,7 +1240,7 @@ async fn deleting_the_account_removes_it_at_once(app: TestApp) {
         "not_found",
     )
     .await;
-    assert_eq!(list(&app, USERS, None).await, ["bob"]);
+    assert_eq!(app.list_usernames(USERS, None).await, ["bob"]);
     assert!(search_names(&app, "alice").await.is_empty());
     assert!(search_names(&app, "al").await.is_empty());
 
@@ -1398,48 +1261,51 @@ async fn deleting_the_account_corrects_the_follow_graph(app: TestApp) {
     let bob = app.user("bob").await;
     let carol = app.user("carol").await;
     let dave = app.user("dave").await;
-    follow(&app, &alice, "bob").await;
-    follow(&app, &alice, "carol").await;
-    follow(&app, &bob, "alice").await;
-    follow(&app, &dave, "alice").await;
-    follow(&app, &dave, "bob").await;
-    follow(&app, &carol, "bob").await;
-    assert_eq!(counts(&app, "bob").await, (3, 1));
+    app.follow(&alice, "bob").await;
+    app.follow(&alice, "carol").await;
+    app.follow(&bob, "alice").await;
+    app.follow(&dave, "alice").await;
+    app.follow(&dave, "bob").await;
+    app.follow(&carol, "bob").await;
+    assert_eq!(app.follow_counts("bob").await, (3, 1));
 
     let response = delete_me(&app, Some(&alice), &json!({"password": PASSWORD})).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
 
-    assert_eq!(counts(&app, "bob").await, (2, 0));
-    assert_eq!(counts(&app, "carol").await, (0, 1));
-    assert_eq!(counts(&app, "dave").await, (0, 1));
+    assert_eq!(app.follow_counts("bob").await, (2, 0));
+    assert_eq!(app.follow_counts("carol").await, (0, 1));
+    assert_eq!(app.follow_counts("dave").await, (0, 1));
     assert_eq!(
-        list(&app, &format!("{USERS}/bob/followers"), None).await,
+        app.list_usernames(&format!("{USERS}/bob/followers"), None)
+            .await,
         ["carol", "dave"]
     );
     assert!(
-        list(&app, &format!("{USERS}/bob/following"), None)
+        app.list_usernames(&format!("{USERS}/bob/following"), None)
             .await
             .is_empty()
     );
     assert!(
-        list(&app, &format!("{USERS}/carol/followers"), None)
+        app.list_usernames(&format!("{USERS}/carol/followers"), None)
             .await
             .is_empty()
     );
     assert_eq!(
-        list(&app, &format!("{USERS}/dave/following"), None).await,
+        app.list_usernames(&format!("{USERS}/dave/following"), None)
+            .await,
         ["bob"]
     );
     assert!(
-        list(&app, "/api/v1/me/following", Some(&bob))
+        app.list_usernames("/api/v1/me/following", Some(&bob))
             .await
             .is_empty()
     );
     assert_eq!(
-        list(&app, "/api/v1/me/following", Some(&dave)).await,
+        app.list_usernames("/api/v1/me/following", Some(&dave))
+            .await,
         ["bob"]
     );
-    let me = get_ok(&app, ME, Some(&dave)).await;
+    let me = app.get_ok(ME, Some(&dave)).await;
     assert_eq!(
         (&me["followers_count"], &me["following_count"]),
         (&json!(0), &json!(1))
@@ -1447,13 +1313,13 @@ async fn deleting_the_account_corrects_the_follow_graph(app: TestApp) {
 
     // A new account under the old name inherits nothing.
     app.user("alice").await;
-    assert_eq!(counts(&app, "alice").await, (0, 0));
+    assert_eq!(app.follow_counts("alice").await, (0, 0));
     assert!(
-        list(&app, &format!("{USERS}/alice/followers"), None)
+        app.list_usernames(&format!("{USERS}/alice/followers"), None)
             .await
             .is_empty()
     );
-    let bob_view = get_ok(&app, &format!("{USERS}/alice"), Some(&bob)).await;
+    let bob_view = app.get_ok(&format!("{USERS}/alice"), Some(&bob)).await;
     assert_eq!(bob_view["following"], false);
     assert_eq!(bob_view["followed_by"], false);
 }
