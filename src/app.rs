@@ -42,6 +42,7 @@ fn v1_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(accounts::routes::router())
         .merge(users::routes::router())
+        .merge(users::graph::routes::router())
         .merge(users::avatar::router())
         .merge(media::upload_routes::router())
         .merge(scheduler::routes::router())

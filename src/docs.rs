@@ -42,7 +42,8 @@ RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
         (name = "Auth", description = "Registration, login, logout and password change."),
         (name = "Profile", description = "Your own account: profile, avatar, deletion."),
         (name = "Users", description = "Public profiles and user search."),
-        (name = "Follows", description = "The follow graph."),
+        (name = "Follows", description = "The follow graph, follow requests to locked accounts, and removing followers."),
+        (name = "Safety", description = "Blocking and muting accounts."),
         (name = "Posts", description = "Posts: create, read, edit, delete, list and search."),
         (name = "Feed", description = "Your home feed."),
         (name = "Tags", description = "Hashtags and their posts."),
@@ -364,12 +365,17 @@ pub mod examples {
             "location": "",
             "website": "",
             "avatar_url": null,
+            "locked": false,
             "created_at": "2026-11-28T20:14:46.123456Z",
             "followers_count": 0,
             "following_count": 0,
             "posts_count": 0,
             "following": null,
             "followed_by": null,
+            "requested": null,
+            "blocking": null,
+            "blocked_by": null,
+            "muting": null,
             "email": "alice@example.com"
         })
     }
@@ -383,13 +389,92 @@ pub mod examples {
             "location": "Bristol",
             "website": "https://bob.example",
             "avatar_url": "http://127.0.0.1:8080/media/5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg",
+            "locked": false,
             "created_at": "2026-11-28T20:16:02.551804Z",
             "followers_count": 12,
             "following_count": 3,
             "posts_count": 41,
             "following": true,
-            "followed_by": false
+            "followed_by": false,
+            "requested": false,
+            "blocking": false,
+            "blocked_by": false,
+            "muting": false
         })
+    }
+
+    /// A user who asks to follow the viewer's locked account.
+    pub fn requester_page() -> Value {
+        let mut user = user();
+        user["username"] = json!("carol");
+        user["display_name"] = json!("Carol");
+        user["following"] = json!(false);
+        json!({"items": [user], "next_cursor": null})
+    }
+
+    /// A user the viewer blocks.
+    pub fn blocked_page() -> Value {
+        let mut user = user();
+        user["username"] = json!("mallory");
+        user["display_name"] = json!("Mallory");
+        user["following"] = json!(false);
+        user["blocking"] = json!(true);
+        json!({"items": [user], "next_cursor": null})
+    }
+
+    /// A user the viewer mutes.
+    pub fn muted_page() -> Value {
+        let mut user = user();
+        user["username"] = json!("mallory");
+        user["display_name"] = json!("Mallory");
+        user["following"] = json!(false);
+        user["muting"] = json!(true);
+        json!({"items": [user], "next_cursor": null})
+    }
+
+    pub fn blocked() -> Value {
+        problem(
+            403,
+            "Forbidden",
+            "blocked",
+            "One of the two accounts blocks the other.",
+        )
+    }
+
+    pub fn private_account() -> Value {
+        problem(
+            403,
+            "Forbidden",
+            "private_account",
+            "This account is locked: only its followers may see its posts and follows.",
+        )
+    }
+
+    pub fn no_pending_request() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "\"carol\" has no pending request to follow you.",
+        )
+    }
+
+    pub fn cannot_block_self() -> Value {
+        problem(
+            422,
+            "Unprocessable Entity",
+            "cannot_block_self",
+            "You cannot block yourself.",
+        )
+    }
+
+    pub fn cannot_mute_self() -> Value {
+        problem(
+            422,
+            "Unprocessable Entity",
+            "cannot_mute_self",
+            "You cannot mute yourself.",
+        )
     }
 
     pub fn me_edited() -> Value {
@@ -504,8 +589,11 @@ pub mod examples {
             "id": "019acc02-0a4d-7e61-9c3b-55e0f2d8a917",
             "author": {"id": "019acbde-2f7a-7c3e-9a53-5d6c3e0b1f42", "username": "alice",
                 "display_name": "Alice Liddell", "avatar_url": null},
-            "content": "First light on the river #birds #morning",
+            "content": "First light on the river with @bob #birds #morning",
+            "visibility": "public",
             "tags": ["birds", "morning"],
+            "mentions": [{"id": "019acbe0-8d12-7b41-b7c4-0f3e2a9d5c11", "username": "bob",
+                "display_name": "Bob Builder", "avatar_url": null}],
             "media": [media()],
             "like_count": 3,
             "comment_count": 1,
@@ -519,6 +607,7 @@ pub mod examples {
         let mut post = post();
         post["content"] = json!("First light on the river, and a heron #birds");
         post["tags"] = json!(["birds"]);
+        post["mentions"] = json!([]);
         post["edited_at"] = json!("2026-11-28T21:07:40.118530Z");
         post
     }
@@ -567,6 +656,7 @@ pub mod examples {
         json!({
             "id": "019acc10-77aa-7c01-8e4b-1d2c3b4a5f60",
             "content": "Happy new year! #2027",
+            "visibility": "public",
             "tags": ["2027"],
             "media": [],
             "publish_at": "2026-12-31T23:00:00Z",
@@ -700,6 +790,7 @@ pub mod examples {
                 "display_name": "Bob Builder",
                 "avatar_url": "http://127.0.0.1:8080/media/5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg"},
             "content": "What a heron! Which river is this?",
+            "mentions": [],
             "created_at": "2026-11-28T21:05:37.402219Z",
             "edited_at": null
         })

@@ -15,7 +15,9 @@
 //! - [`accounts`]: registration, login, logout and password change (`/auth`).
 //! - [`idempotency`]: `Idempotency-Key` and the one write path of what it protects.
 //! - [`pagination`]: keyset cursors, the list envelope and `Link` headers, for every list.
-//! - [`users`]: profiles, user search and the follow graph; `/me` and `/users`.
+//! - [`privacy`]: who may see what: the one visibility rule, and who may follow or read whom.
+//! - [`users`]: profiles, user search, the follow graph, follow requests, blocks and mutes;
+//!   `/me` and `/users`.
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
 //! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments.
 //! - [`scheduler`]: scheduled posts and the in-process publisher (durable, exactly once).
@@ -44,6 +46,7 @@ pub mod ops;
 pub mod overload;
 pub mod pagination;
 pub mod posts;
+pub mod privacy;
 pub mod ratelimit;
 pub mod scheduler;
 pub mod security;

@@ -406,6 +406,7 @@ fn plan_users(
                 username,
                 password_hash: password_hash.clone(),
                 display_name_search: fold_case(&display_name),
+                locked: false,
                 display_name,
                 bio,
                 location,
@@ -682,6 +683,7 @@ impl Writer<'_> {
                     content: Set(content),
                     created_at: Set(timestamp(planned.created_at)),
                     edited_at: Set(None),
+                    visibility: Set("public".to_owned()),
                 });
             }
             counts.post_tags += tags.len() as u64;

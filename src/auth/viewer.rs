@@ -72,6 +72,11 @@ pub struct ViewerColumns {
 }
 
 impl Viewer {
+    /// Whether the request presented no token at all.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self, Viewer::Anonymous)
+    }
+
     /// `WITH viewer AS (…)`, the token lookup for a query: `viewer` has one row
     /// (`user_id`, `token_id`, `expires_at`) when the token exists, none otherwise; it does
     /// not judge expiry, [`settle`](Self::settle) does. An anonymous viewer looks up a

@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::error::FieldError;
+use crate::privacy::Visibility;
 
 /// Post or comment text: leading and trailing white space trimmed, at most 500 characters
 /// (Unicode scalar values). Empty content is representable because a post with media may
@@ -55,6 +56,7 @@ impl Content {
 pub struct Draft {
     pub content: Content,
     pub media_ids: Vec<Uuid>,
+    pub visibility: Visibility,
 }
 
 impl Draft {
@@ -63,6 +65,7 @@ impl Draft {
     pub fn parse(
         content: &str,
         media_ids: Option<&[String]>,
+        visibility: Option<Visibility>,
         errors: &mut Vec<FieldError>,
     ) -> Option<Self> {
         let raw_ids = media_ids.unwrap_or_default();
@@ -73,7 +76,11 @@ impl Draft {
             Content::parse_allow_empty(content)
         };
         match content {
-            Ok(content) => Some(Self { content, media_ids }),
+            Ok(content) => Some(Self {
+                content,
+                media_ids,
+                visibility: visibility.unwrap_or_default(),
+            }),
             Err(message) => {
                 errors.push(FieldError::new("content", message));
                 None
@@ -81,16 +88,53 @@ impl Draft {
         }
     }
 
-    /// The parts an idempotent retry must repeat: the content and the media, in order.
+    /// The parts an idempotent retry must repeat: the content, the media, in order, and a
+    /// visibility other than the default.
     pub fn fingerprint_parts(&self) -> Vec<&[u8]> {
         let mut parts = vec![self.content.as_str().as_bytes()];
         parts.extend(self.media_ids.iter().map(|id| id.as_bytes().as_slice()));
+        if self.visibility != Visibility::Public {
+            parts.push(self.visibility.as_str().as_bytes());
+        }
         parts
     }
 }
 
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
+}
+
+/// A character of a username, in a mention (either case).
+fn is_username_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The usernames `text` mentions: `@` followed by 3–30 characters of `a-z 0-9 _` (either
+/// case) that another such character does not follow, at the start of the text or after a
+/// character that is neither a word character nor `@` (so `a@b.example` mentions nobody);
+/// lower-cased, de-duplicated in order of first appearance. Whether each names an account
+/// is for the caller to find out.
+pub fn mentions(text: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut previous: Option<char> = None;
+    for (index, c) in text.char_indices() {
+        let starts = c == '@' && !previous.is_some_and(|p| is_word_char(p) || p == '@');
+        previous = Some(c);
+        if !starts {
+            continue;
+        }
+        let rest = &text[index + 1..];
+        let length = rest
+            .find(|next: char| !is_username_char(next))
+            .unwrap_or(rest.len());
+        if (3..=30).contains(&length) {
+            let name = rest[..length].to_ascii_lowercase();
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    names
 }
 
 /// The hashtags of `text`: `#` followed by letters, digits or `_` (Unicode-aware), at the
@@ -162,6 +206,27 @@ pub fn parse_tag_name(input: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::mentions;
+
+    #[test]
+    fn mentions_follow_the_username_rules() {
+        assert_eq!(
+            mentions("@Alice and @bob_2, (@carol) @alice"),
+            ["alice", "bob_2", "carol"]
+        );
+        // After a word character or `@`: an email address, `@@`.
+        assert!(mentions("a@b.example mail@bob.example @@bob").is_empty());
+        // Too short, too long, or followed by a username character.
+        assert!(mentions("@ab").is_empty());
+        assert!(mentions(&format!("@{}", "a".repeat(31))).is_empty());
+        assert_eq!(mentions(&format!("@{}", "a".repeat(30))), ["a".repeat(30)]);
+        // Punctuation and non-ASCII letters end a username.
+        assert_eq!(mentions("hi @bob. @carolé"), ["bob", "carol"]);
+        // Unicode word characters before `@` block a mention, as for hashtags.
+        assert!(mentions("é@bob").is_empty());
+        assert_eq!(mentions("—@bob"), ["bob"]);
+    }
+
     use super::*;
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `posts`, `post_tags`, `likes` and `comments` tables.
+//! The `posts`, `post_tags`, `likes` and `comments` tables, and the mentions of posts
+//! and comments.
 
 pub mod post {
     use sea_orm::entity::prelude::*;
@@ -15,6 +16,8 @@ pub mod post {
         pub search_text: String,
         pub created_at: DateTimeUtc,
         pub edited_at: Option<DateTimeUtc>,
+        /// `public` or `followers`, as the author chose (see [`crate::privacy::Visibility`]).
+        pub visibility: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -78,6 +81,46 @@ pub mod comment {
         pub content: String,
         pub created_at: DateTimeUtc,
         pub edited_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod post_mention {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "post_mentions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub post_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        /// Order of first appearance in the post.
+        pub position: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod comment_mention {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "comment_mentions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub comment_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        /// Order of first appearance in the comment.
+        pub position: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

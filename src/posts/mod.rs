@@ -14,6 +14,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::media::Media;
+use crate::privacy::Visibility;
 use crate::state::AppState;
 use crate::users::UserSummary;
 use store::{PostExtras, PostRow};
@@ -26,8 +27,13 @@ pub struct Post {
     pub author: UserSummary,
     /// 0–500 characters (empty only when media is attached).
     pub content: String,
+    /// Who may see it: `public`, or `followers` (always `followers` while the author is
+    /// locked).
+    pub visibility: Visibility,
     /// Hashtags in the content: lower-case, without `#`, in order of first appearance.
     pub tags: Vec<String>,
+    /// The accounts the content mentions (`@username`), in order of first appearance.
+    pub mentions: Vec<UserSummary>,
     /// Up to 4 images, in the order given at creation.
     pub media: Vec<Media>,
     pub like_count: i64,
@@ -57,7 +63,16 @@ impl Post {
             .map(|media| media.iter().map(|m| Media::from_model(m, state)).collect())
             .unwrap_or_default();
         let tags = row.tags();
+        let mentions = extras
+            .mentions
+            .remove(&row.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mentioned| mentioned.summary(state))
+            .collect();
         Self {
+            visibility: Visibility::effective(&row.visibility, row.author_locked),
+            mentions,
             id: row.id.to_string(),
             author: UserSummary::new(
                 row.author_id,
@@ -75,5 +90,18 @@ impl Post {
             created_at: row.created_at,
             edited_at: row.edited_at,
         }
+    }
+}
+
+impl store::Mentioned {
+    /// The mentioned account as posts and comments show it.
+    pub fn summary(self, state: &AppState) -> UserSummary {
+        UserSummary::new(
+            self.id,
+            self.username,
+            self.display_name,
+            self.avatar_key.as_deref(),
+            state,
+        )
     }
 }

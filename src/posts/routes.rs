@@ -15,6 +15,7 @@ use crate::error::{AppError, Problem};
 use crate::extract::{AppJson, AppQuery, Created};
 use crate::idempotency::IdempotencyKey;
 use crate::pagination::{Page, PageQuery, PageRequest, PageResponse};
+use crate::privacy::Visibility;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,6 +41,9 @@ pub struct CreatePostRequest {
     #[serde(default)]
     #[schema(max_items = 4)]
     pub media_ids: Option<Vec<String>>,
+    /// Who may see the post: `public` (the default) or `followers`.
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
 }
 
 /// Create a post
@@ -81,7 +85,12 @@ pub async fn create_post(
     AppJson(request): AppJson<CreatePostRequest>,
 ) -> Result<Created<Post>, AppError> {
     let mut errors = Vec::new();
-    let draft = Draft::parse(&request.content, request.media_ids.as_deref(), &mut errors);
+    let draft = Draft::parse(
+        &request.content,
+        request.media_ids.as_deref(),
+        request.visibility,
+        &mut errors,
+    );
     let draft = match draft {
         Some(draft) if errors.is_empty() => draft,
         _ => return Err(AppError::Validation(errors)),
@@ -166,19 +175,24 @@ pub async fn get_post(
     service::get(&state, &viewer, &id).await.map(AppJson)
 }
 
-/// Body of `PATCH /posts/{id}`.
+/// Body of `PATCH /posts/{id}`: one or both of the fields; one left out (or `null`) is
+/// unchanged.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"content": "First light on the river, and a heron #birds"}))]
 pub struct UpdatePostRequest {
     /// Trimmed; 1–500 characters (may be empty if the post has media).
     #[schema(max_length = 500)]
-    pub content: String,
+    pub content: Option<String>,
+    /// `public` or `followers`.
+    pub visibility: Option<Visibility>,
 }
 
 /// Edit a post
 ///
-/// Replaces the content of your own post, recomputes its `tags` and sets `edited_at`.
-/// Media stay as they are. 403 on someone else's post.
+/// Changes the content and/or the visibility of your own post and sets `edited_at`; new
+/// content recomputes its `tags` and `mentions`. Media stay as they are. A body needs at
+/// least one of the two fields (422 otherwise). 403 on someone else's post; 404 on a post
+/// hidden from you, as for any other request about it.
 #[utoipa::path(
     patch,
     path = "/posts/{id}",
@@ -203,9 +217,15 @@ pub async fn update_post(
     Path(id): Path<String>,
     AppJson(request): AppJson<UpdatePostRequest>,
 ) -> Result<AppJson<Post>, AppError> {
-    service::update(&state, user, &id, &request.content)
-        .await
-        .map(AppJson)
+    service::update(
+        &state,
+        user,
+        &id,
+        request.content.as_deref(),
+        request.visibility,
+    )
+    .await
+    .map(AppJson)
 }
 
 /// Delete a post
@@ -370,7 +390,10 @@ pub async fn list_my_likes(
 
 /// A user's posts
 ///
-/// The user's published posts, newest first. Public.
+/// The user's published posts that you may see, newest first: public ones, and
+/// followers-only ones when you follow the user (a muted user's posts are listed here).
+/// Public. 403 `private_account` when the account is locked and you do not follow it; 403
+/// `blocked` when either of you blocks the other (which wins).
 #[utoipa::path(
     get,
     path = "/users/{username}/posts",
@@ -384,6 +407,11 @@ pub async fn list_my_likes(
             example = json!(examples::post_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
+        (status = 403, description = "The account is locked and you do not follow it, or one of you blocks the other.",
+            body = Problem, content_type = "application/problem+json", examples(
+                ("private account" = (value = json!(examples::private_account()))),
+                ("blocked" = (value = json!(examples::blocked()))),
+            )),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )

@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::domain::{Content, Draft, hashtags, parse_tag_name};
+use super::domain::{Content, Draft, hashtags, mentions, parse_tag_name};
 use super::store::{self, PostFilter, PostList, PostRow};
 use super::{Post, Tag};
 use crate::auth::{AuthUser, Viewer, ensure_owner};
@@ -14,6 +14,7 @@ use crate::error::AppError;
 use crate::idempotency::{self, Created, IdempotencyKey, Outcome};
 use crate::media::{self, store as media_store};
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::privacy::Visibility;
 use crate::state::AppState;
 use crate::users;
 
@@ -30,13 +31,36 @@ pub fn parse_id(id: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(id).map_err(|_| not_found())
 }
 
-/// The id of an existing post, or 404 (for what hangs off a post: likes, comments).
-pub async fn existing(state: &AppState, id: &str) -> Result<Uuid, AppError> {
+/// The id and author of a post the viewer may see, or 404 (for what hangs off a post:
+/// likes, comments, edits). A post hidden from the viewer does not exist for them.
+pub async fn visible(
+    state: &AppState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<(Uuid, Uuid), AppError> {
     let id = parse_id(id)?;
-    store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let found = store::visible_author(&state.db, id, viewer).await?;
+    viewer
+        .settle(state, found.as_ref().map(|found| found.viewer))
+        .await?;
+    let found = found.ok_or_else(not_found)?;
+    Ok((id, found.author_id))
+}
+
+/// The id of `user`'s own post `id`: 404 when it does not exist or is hidden from them,
+/// 403 when it is someone else's.
+async fn own(state: &AppState, user: AuthUser, id: &str) -> Result<Uuid, AppError> {
+    let (id, author) = visible(state, &Viewer::Verified(user), id).await?;
+    ensure_owner(author, user, "post")?;
     Ok(id)
+}
+
+/// The accounts `content` mentions, by id, in order of first appearance.
+pub async fn mentioned(
+    db: &impl sea_orm::ConnectionTrait,
+    content: &str,
+) -> Result<Vec<Uuid>, sea_orm::DbErr> {
+    store::resolve_mentions(db, &mentions(content)).await
 }
 
 /// Publishes `draft` as a post by `author`. With an idempotency key, a retry answers the
@@ -59,13 +83,16 @@ pub async fn create(
             Box::pin(async move {
                 let id = new_id();
                 let tags = hashtags(draft.content.as_str());
+                let mentions = mentioned(transaction, draft.content.as_str()).await?;
                 store::insert(
                     transaction,
                     store::NewPost {
                         id,
                         author_id: author.user_id,
                         content: draft.content.into_inner(),
+                        visibility: draft.visibility,
                         tags,
+                        mentions,
                         created_at: now,
                     },
                 )
@@ -98,50 +125,55 @@ async fn get_by_id(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Post, 
     Ok(posts_from_rows(state, vec![row]).await?.remove(0))
 }
 
-/// Replaces the content of `user`'s own post `id` (its tags follow); its media stay, so
-/// the content may be empty only if it has some.
+/// Changes the content (its tags and mentions follow) and/or the visibility of `user`'s
+/// own post `id`; its media stay, so the content may be empty only if it has some.
 pub async fn update(
     state: &AppState,
     user: AuthUser,
     id: &str,
-    content: &str,
+    content: Option<&str>,
+    visibility: Option<Visibility>,
 ) -> Result<Post, AppError> {
-    let id = parse_id(id)?;
-    let author = store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(not_found)?;
-    ensure_owner(author, user, "post")?;
-    let has_media = !media_store::for_posts(&state.db, &[id]).await?.is_empty();
-    let content = if has_media {
-        Content::parse_allow_empty(content)
-    } else {
-        Content::parse(content)
+    if content.is_none() && visibility.is_none() {
+        return Err(AppError::validation(
+            "content",
+            "is required unless `visibility` is given",
+        ));
     }
-    .map_err(|message| AppError::validation("content", message))?;
-    let tags = hashtags(content.as_str());
+    let id = own(state, user, id).await?;
+    let content = match content {
+        None => None,
+        Some(content) => {
+            let has_media = !media_store::for_posts(&state.db, &[id]).await?.is_empty();
+            let content = if has_media {
+                Content::parse_allow_empty(content)
+            } else {
+                Content::parse(content)
+            }
+            .map_err(|message| AppError::validation("content", message))?;
+            Some(content.into_inner())
+        }
+    };
     let transaction = db::begin_write(&state.db).await?;
-    store::update_content(
-        &transaction,
-        id,
-        content.into_inner(),
-        &tags,
-        state.clock.now(),
-    )
-    .await?;
+    let change = match content {
+        None => None,
+        Some(content) => Some(store::ContentChange {
+            tags: hashtags(&content),
+            mentions: mentioned(&transaction, &content).await?,
+            content,
+        }),
+    };
+    store::update(&transaction, id, change, visibility, state.clock.now()).await?;
     transaction.commit().await?;
     get_by_id(state, &Viewer::Verified(user), id).await
 }
 
 /// Deletes `user`'s own post `id` with everything attached to it, files included.
 pub async fn delete(state: &AppState, user: AuthUser, id: &str) -> Result<(), AppError> {
-    let id = parse_id(id)?;
-    let author = store::author_of(&state.db, id)
-        .await?
-        .ok_or_else(not_found)?;
-    ensure_owner(author, user, "post")?;
+    let id = own(state, user, id).await?;
     let transaction = db::begin_write(&state.db).await?;
     let keys = media_store::keys_of_posts(&transaction, &[id]).await?;
-    if !store::delete(&transaction, id, author).await? {
+    if !store::delete(&transaction, id, user.user_id).await? {
         transaction.rollback().await?;
         return Err(not_found());
     }
@@ -228,20 +260,25 @@ pub async fn with_tag(
     page_of_posts(state, PostList::Filtered(filter), viewer, page).await
 }
 
-/// The posts of the user `username`, newest first; 404 for an unknown user.
+/// The posts of the user `username` that the viewer may see, newest first (a muted
+/// author's included: this is their profile); 404 for an unknown user, 403 across a block
+/// or for a locked account the viewer does not follow.
 pub async fn by_username(
     state: &AppState,
     viewer: &Viewer,
     username: &str,
     page: &PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let author = users::store::find_by_username(&state.db, username)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")))?;
-    by_author(state, viewer, author.id, page).await
+    page.after_id()?;
+    let settled = viewer.settle(state, None).await?;
+    let author =
+        users::service::readable_lists_of(state, settled.map(|user| user.user_id), username)
+            .await?;
+    let viewer = settled.map_or(Viewer::Anonymous, Viewer::Verified);
+    by_author(state, &viewer, author.id, page).await
 }
 
-/// The posts of `author`, newest first.
+/// The posts of `author` that the viewer may see, newest first.
 pub async fn by_author(
     state: &AppState,
     viewer: &Viewer,
@@ -250,6 +287,7 @@ pub async fn by_author(
 ) -> Result<PageResponse<Post>, AppError> {
     let filter = PostFilter {
         author: Some(author),
+        include_muted: true,
         ..PostFilter::default()
     };
     page_of_posts(state, PostList::Filtered(filter), viewer, page).await

@@ -14,9 +14,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{like, post, post_tag};
+use super::entity::{comment_mention, like, post, post_mention, post_tag};
 use crate::auth::{Viewer, ViewerColumns};
 use crate::media::{entity as media, store as media_store};
+use crate::privacy::{self, Visibility};
 use crate::users::entity::{follow, user};
 
 /// Which posts a list shows.
@@ -41,6 +42,9 @@ pub struct PostFilter {
     pub tag: Option<String>,
     /// Posts containing every one of these words (full-text).
     pub words: Option<Vec<String>>,
+    /// Keep the posts of accounts the viewer mutes: only a profile's own list does
+    /// (`/users/{username}/posts`); `/posts` and tag lists leave them out.
+    pub include_muted: bool,
 }
 
 /// One row of a post list: the post, its author and counts, and the list's sort key.
@@ -51,6 +55,9 @@ pub struct PostRow {
     pub content: String,
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
+    /// As the author chose it; see [`crate::privacy::Visibility::effective`].
+    pub visibility: String,
+    pub author_locked: bool,
     pub like_count: i64,
     pub comment_count: i64,
     pub author_username: String,
@@ -63,6 +70,8 @@ pub struct PostRow {
     pub liked: Option<bool>,
     /// How many images the post has (their rows are loaded only when there are some).
     pub media_count: i64,
+    /// How many accounts the post mentions (loaded only when there are some).
+    pub mention_count: i64,
     /// The key the list is ordered by: the post id, or the like id for "posts I liked".
     pub sort_key: Uuid,
     /// What the query found for the viewer's token (see [`Viewer`]).
@@ -101,6 +110,7 @@ fn page_select(sort_key: (&'static str, &'static str)) -> SelectStatement {
             (P, post::Column::Content),
             (P, post::Column::CreatedAt),
             (P, post::Column::EditedAt),
+            (P, post::Column::Visibility),
         ])
         .expr_as(Expr::col(sort_key), "sort_key")
         .to_owned()
@@ -131,7 +141,9 @@ fn complete_page(backend: DbBackend, inner: SelectStatement, viewer: &Viewer) ->
             ("page", post::Column::Content),
             ("page", post::Column::CreatedAt),
             ("page", post::Column::EditedAt),
+            ("page", post::Column::Visibility),
         ])
+        .expr_as(Expr::col(("u", user::Column::Locked)), "author_locked")
         .expr_as(
             Expr::cust("(SELECT COUNT(*) FROM likes lc WHERE lc.post_id = page.id)"),
             "like_count",
@@ -160,6 +172,10 @@ fn complete_page(backend: DbBackend, inner: SelectStatement, viewer: &Viewer) ->
         .expr_as(
             Expr::cust("(SELECT COUNT(*) FROM media m WHERE m.post_id = page.id)"),
             "media_count",
+        )
+        .expr_as(
+            Expr::cust("(SELECT COUNT(*) FROM post_mentions pm WHERE pm.post_id = page.id)"),
+            "mention_count",
         )
         .column(("page", "sort_key"))
         .from_subquery(inner, "page")
@@ -201,16 +217,30 @@ pub async fn list(
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
     let inner = match list {
-        PostList::HomeFeed => home_feed(backend, after, limit),
-        PostList::LikedBy(user_id) => liked_by(*user_id, after, limit),
-        PostList::Filtered(filter) => filtered(backend, filter, after, limit),
+        PostList::HomeFeed => home_feed(backend, viewer, after, limit),
+        PostList::LikedBy(user_id) => liked_by(viewer, *user_id, after, limit),
+        PostList::Filtered(filter) => filtered(backend, viewer, filter, after, limit),
     };
     fetch_page(db, complete_page(backend, inner, viewer)).await
 }
 
-/// The inner query of "posts `user_id` liked", driven by the `(user_id, id)` index on likes
-/// so that a page reads `limit` index entries in list order.
-fn liked_by(user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
+/// The alias of a post's author in the inner query of a page, which the visibility rule
+/// reads (whether the author is locked).
+const A: &str = "pa";
+
+/// Joins the author of `p` as `pa`, for the visibility rule.
+fn join_author(select: &mut SelectStatement) {
+    select.join_as(
+        JoinType::InnerJoin,
+        user::Entity,
+        A,
+        Expr::col((A, user::Column::Id)).equals((P, post::Column::AuthorId)),
+    );
+}
+
+/// The inner query of "posts `user_id` liked" that the viewer may still see, driven by the
+/// `(user_id, id)` index on likes so that a page reads `limit` index entries in list order.
+fn liked_by(viewer: &Viewer, user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
     let sort_key = ("lk", "id");
     let mut select = page_select(sort_key);
     select
@@ -222,6 +252,8 @@ fn liked_by(user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
             Expr::col((P, post::Column::Id)).equals(("lk", like::Column::PostId)),
         )
         .and_where(Expr::col(("lk", like::Column::UserId)).eq(user_id));
+    join_author(&mut select);
+    select.and_where(Expr::cust(privacy::post_visible(viewer, P, A)));
     keyset(&mut select, sort_key, after, limit);
     select
 }
@@ -232,6 +264,7 @@ fn liked_by(user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
 /// instead of sorting every match.
 fn filtered(
     backend: DbBackend,
+    viewer: &Viewer,
     filter: &PostFilter,
     after: Option<Uuid>,
     limit: u64,
@@ -267,6 +300,12 @@ fn filtered(
             _ => matches_words_sqlite(words),
         });
     }
+    join_author(&mut select);
+    select.and_where(Expr::cust(if filter.include_muted {
+        privacy::post_visible(viewer, P, A)
+    } else {
+        privacy::post_listed(viewer, P, A)
+    }));
     keyset(&mut select, sort_key, after, limit);
     select
 }
@@ -308,10 +347,23 @@ fn keyset(
 
 /// The inner query of the viewer's home feed, in two steps: the page's ids from the
 /// `(author_id, id)` index alone, then the rows of those ids only.
-fn home_feed(backend: DbBackend, after: Option<Uuid>, limit: u64) -> SelectStatement {
+///
+/// The visibility rule is applied to the feed's authors rather than to each post: the
+/// viewer sees every post of an account they follow (followers-only and locked included)
+/// unless a block stands between them, and a block removes the follow in the same
+/// transaction; muted accounts leave the feed. So the authors are the viewer and the
+/// accounts they follow, minus those across a block or muted, and a page costs the same
+/// however many accounts the viewer blocks or mutes.
+fn home_feed(
+    backend: DbBackend,
+    viewer: &Viewer,
+    after: Option<Uuid>,
+    limit: u64,
+) -> SelectStatement {
+    let authors = feed_authors(viewer);
     let ids = match backend {
-        DbBackend::Postgres => home_feed_ids_postgres(after, limit),
-        _ => home_feed_ids_sqlite(after, limit),
+        DbBackend::Postgres => home_feed_ids_postgres(authors, after, limit),
+        _ => home_feed_ids_sqlite(authors, after, limit),
     };
     page_select((P, "id"))
         .from_as(post::Entity, P)
@@ -319,8 +371,9 @@ fn home_feed(backend: DbBackend, after: Option<Uuid>, limit: u64) -> SelectState
         .to_owned()
 }
 
-/// The authors of the viewer's home feed: everyone they follow, and themselves.
-fn feed_authors() -> SelectStatement {
+/// The authors of the viewer's home feed: everyone they follow whose posts they may see
+/// and have not muted, and themselves.
+fn feed_authors(viewer: &Viewer) -> SelectStatement {
     let viewer_id = Query::select().column("user_id").from("viewer").to_owned();
     Query::select()
         .expr_as(Expr::col(("f", follow::Column::FolloweeId)), "author_id")
@@ -331,6 +384,11 @@ fn feed_authors() -> SelectStatement {
                 Box::new(SubQueryStatement::from(viewer_id.clone())),
             )),
         )
+        .and_where(Expr::cust(privacy::not_blocked_either_way(
+            viewer,
+            "f.followee_id",
+        )))
+        .and_where(Expr::cust(privacy::not_muted(viewer, "f.followee_id")))
         .union(UnionType::All, viewer_id)
         .to_owned()
 }
@@ -340,11 +398,11 @@ fn feed_authors() -> SelectStatement {
 /// only keeps that a scan of the covering index; selecting the posts' columns there fetched
 /// every candidate's row (content and all) before the sort, four fifths of a page's cost on
 /// the large benchmark dataset.
-fn home_feed_ids_sqlite(after: Option<Uuid>, limit: u64) -> Expr {
+fn home_feed_ids_sqlite(authors: SelectStatement, after: Option<Uuid>, limit: u64) -> Expr {
     let mut ids = Query::select();
     ids.column(("r", post::Column::Id))
         .from_as(post::Entity, "r")
-        .and_where(Expr::col(("r", post::Column::AuthorId)).in_subquery(feed_authors()));
+        .and_where(Expr::col(("r", post::Column::AuthorId)).in_subquery(authors));
     keyset(&mut ids, ("r", "id"), after, limit);
     Expr::col((P, post::Column::Id)).in_subquery(ids)
 }
@@ -359,7 +417,7 @@ fn home_feed_ids_sqlite(after: Option<Uuid>, limit: u64) -> Expr {
 /// tell a generic plan's cost with an unknown `LIMIT`, so it planned the feed afresh on
 /// every execution (a third of its database time); with the number there it keeps one plan
 /// per page size.
-fn home_feed_ids_postgres(after: Option<Uuid>, limit: u64) -> Expr {
+fn home_feed_ids_postgres(authors: SelectStatement, after: Option<Uuid>, limit: u64) -> Expr {
     let mut recent = Query::select();
     recent
         .column(("r", post::Column::Id))
@@ -375,7 +433,7 @@ fn home_feed_ids_postgres(after: Option<Uuid>, limit: u64) -> Expr {
         "p.id IN (SELECT recent.id FROM $1 authors CROSS JOIN LATERAL ($2 LIMIT $3) recent \
          ORDER BY recent.id DESC LIMIT $4)",
         [
-            subquery(feed_authors()),
+            subquery(authors),
             subquery(recent),
             Expr::Constant(limit.into()),
             Expr::Constant(limit.into()),
@@ -397,48 +455,206 @@ pub fn query_words(q: &str) -> Vec<String> {
     super::domain::words(q)
 }
 
-/// One post by id, as a list row seen by `viewer`.
+/// One post by id, as a list row seen by `viewer`: `None` when there is no such post or
+/// the viewer may not see it.
 pub async fn find(
     db: &impl ConnectionTrait,
     id: Uuid,
     viewer: &Viewer,
 ) -> Result<Option<PostRow>, DbErr> {
     let backend = db.get_database_backend();
-    let inner = page_select((P, "id"))
+    let mut inner = page_select((P, "id"))
         .from_as(post::Entity, P)
         .and_where(Expr::col((P, post::Column::Id)).eq(id))
         .to_owned();
+    join_author(&mut inner);
+    inner.and_where(Expr::cust(privacy::post_visible(viewer, P, A)));
     PostRow::find_by_statement(complete_page(backend, inner, viewer))
         .one(db)
         .await
 }
 
-/// The author of a post, if the post exists (for ownership checks).
-pub async fn author_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
-    post::Entity::find_by_id(id)
-        .select_only()
-        .column(post::Column::AuthorId)
-        .into_tuple()
-        .one(db)
-        .await
+/// What [`visible_author`] found: the post's author, and the viewer's token lookup.
+#[derive(Debug, FromQueryResult)]
+pub struct VisiblePost {
+    pub author_id: Uuid,
+    #[sea_orm(nested)]
+    pub viewer: ViewerColumns,
 }
 
-/// What a page of posts needs beyond its rows: the images of the posts that have some.
+/// The author of the post `id` if the viewer may see it, in one statement with the
+/// viewer's token lookup: `None` when there is no such post or it is hidden from the
+/// viewer (for what hangs off a post: likes, comments, edits).
+pub async fn visible_author(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<Option<VisiblePost>, DbErr> {
+    let mut select = Query::select();
+    select
+        .column((P, post::Column::AuthorId))
+        .from_as(post::Entity, P)
+        .and_where(Expr::col((P, post::Column::Id)).eq(id));
+    join_author(&mut select);
+    select.and_where(Expr::cust(privacy::post_visible(viewer, P, A)));
+    viewer.join_columns(&mut select);
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
+    VisiblePost::find_by_statement(statement).one(db).await
+}
+
+/// What a page of posts needs beyond its rows: the images and the mentioned accounts of
+/// the posts that have some.
 #[derive(Debug, Default)]
 pub struct PostExtras {
     pub media: HashMap<Uuid, Vec<media::Model>>,
+    pub mentions: HashMap<Uuid, Vec<Mentioned>>,
 }
 
-/// Loads the images of the `rows` that have any, in one query (none when no post has).
+/// Loads the images and mentions of the `rows` that have any, in one query each (none when
+/// no post has).
 pub async fn hydrate(db: &impl ConnectionTrait, rows: &[PostRow]) -> Result<PostExtras, DbErr> {
-    let with_media: Vec<Uuid> = rows
-        .iter()
-        .filter(|row| row.media_count > 0)
-        .map(|row| row.id)
-        .collect();
+    let with = |count: fn(&PostRow) -> i64| -> Vec<Uuid> {
+        rows.iter()
+            .filter(|row| count(row) > 0)
+            .map(|row| row.id)
+            .collect()
+    };
     Ok(PostExtras {
-        media: media_store::for_posts(db, &with_media).await?,
+        media: media_store::for_posts(db, &with(|row| row.media_count)).await?,
+        mentions: mentions_of(db, MentionsOf::Posts, &with(|row| row.mention_count)).await?,
     })
+}
+
+/// An account mentioned by a post or a comment, in order of first appearance.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Mentioned {
+    pub owner_id: Uuid,
+    pub position: i32,
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_key: Option<String>,
+}
+
+/// Whose mentions to load.
+#[derive(Debug, Clone, Copy)]
+pub enum MentionsOf {
+    Posts,
+    Comments,
+}
+
+/// The accounts mentioned by each of `owners` (posts or comments), in order, in one query.
+pub async fn mentions_of(
+    db: &impl ConnectionTrait,
+    of: MentionsOf,
+    owners: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<Mentioned>>, DbErr> {
+    if owners.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (table, owner) = match of {
+        MentionsOf::Posts => ("post_mentions", "post_id"),
+        MentionsOf::Comments => ("comment_mentions", "comment_id"),
+    };
+    let mut select = Query::select();
+    select
+        .expr_as(Expr::col(("m", owner)), "owner_id")
+        .column(("m", "position"))
+        .columns([
+            ("u", user::Column::Id),
+            ("u", user::Column::Username),
+            ("u", user::Column::DisplayName),
+            ("u", user::Column::AvatarKey),
+        ])
+        .from_as(table, "m")
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "u",
+            Expr::col(("u", user::Column::Id)).equals(("m", "user_id")),
+        )
+        .and_where(Expr::col(("m", owner)).is_in(owners.iter().copied()))
+        .order_by(("m", owner), Order::Asc)
+        .order_by(("m", "position"), Order::Asc);
+    let statement = db.get_database_backend().build(&select);
+    let mut mentions: HashMap<Uuid, Vec<Mentioned>> = HashMap::new();
+    for row in Mentioned::find_by_statement(statement).all(db).await? {
+        mentions.entry(row.owner_id).or_default().push(row);
+    }
+    Ok(mentions)
+}
+
+/// Replaces the mentions of a post or comment with `accounts`, in order. Call inside a
+/// transaction.
+pub async fn set_mentions(
+    db: &impl ConnectionTrait,
+    of: MentionsOf,
+    owner: Uuid,
+    accounts: &[Uuid],
+) -> Result<(), DbErr> {
+    match of {
+        MentionsOf::Posts => {
+            post_mention::Entity::delete_many()
+                .filter(post_mention::Column::PostId.eq(owner))
+                .exec(db)
+                .await?;
+            if !accounts.is_empty() {
+                post_mention::Entity::insert_many(accounts.iter().enumerate().map(
+                    |(position, user_id)| post_mention::ActiveModel {
+                        post_id: Set(owner),
+                        user_id: Set(*user_id),
+                        position: Set(position as i32),
+                    },
+                ))
+                .exec_without_returning(db)
+                .await?;
+            }
+        }
+        MentionsOf::Comments => {
+            comment_mention::Entity::delete_many()
+                .filter(comment_mention::Column::CommentId.eq(owner))
+                .exec(db)
+                .await?;
+            if !accounts.is_empty() {
+                comment_mention::Entity::insert_many(accounts.iter().enumerate().map(
+                    |(position, user_id)| comment_mention::ActiveModel {
+                        comment_id: Set(owner),
+                        user_id: Set(*user_id),
+                        position: Set(position as i32),
+                    },
+                ))
+                .exec_without_returning(db)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the accounts named by `usernames` (lower-cased), in the order given; names
+/// of no account are left out.
+pub async fn resolve_mentions(
+    db: &impl ConnectionTrait,
+    usernames: &[String],
+) -> Result<Vec<Uuid>, DbErr> {
+    if usernames.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found: Vec<(Uuid, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Username)
+        .filter(user::Column::Username.is_in(usernames.iter().cloned()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let by_name: HashMap<String, Uuid> = found.into_iter().map(|(id, name)| (name, id)).collect();
+    Ok(usernames
+        .iter()
+        .filter_map(|name| by_name.get(name).copied())
+        .collect())
 }
 
 /// A new post's fields.
@@ -446,7 +662,10 @@ pub struct NewPost {
     pub id: Uuid,
     pub author_id: Uuid,
     pub content: String,
+    pub visibility: Visibility,
     pub tags: Vec<String>,
+    /// The accounts it mentions, in order (see [`resolve_mentions`]).
+    pub mentions: Vec<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -459,10 +678,12 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewPost) -> Result<(), DbErr
         content: Set(new.content),
         created_at: Set(new.created_at),
         edited_at: Set(None),
+        visibility: Set(new.visibility.as_str().to_owned()),
     })
     .exec_without_returning(db)
     .await?;
     insert_tags(db, new.id, &new.tags).await?;
+    set_mentions(db, MentionsOf::Posts, new.id, &new.mentions).await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::PostsCount,
@@ -494,29 +715,46 @@ async fn insert_tags(
     Ok(())
 }
 
-/// Replaces a post's content and tags and marks it edited. Call inside a transaction.
-pub async fn update_content(
+/// A post's new content, with the tags and mentions it carries.
+pub struct ContentChange {
+    pub content: String,
+    pub tags: Vec<String>,
+    pub mentions: Vec<Uuid>,
+}
+
+/// Changes a post's content (with its tags and mentions) and/or visibility and marks it
+/// edited. Call inside a transaction.
+pub async fn update(
     db: &impl ConnectionTrait,
     id: Uuid,
-    content: String,
-    tags: &[String],
+    content: Option<ContentChange>,
+    visibility: Option<Visibility>,
     edited_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    post::Entity::update_many()
-        .col_expr(
-            post::Column::SearchText,
-            Expr::value(super::domain::search_text(&content)),
-        )
-        .col_expr(post::Column::Content, Expr::value(content))
+    let mut update = post::Entity::update_many()
         .col_expr(post::Column::EditedAt, Expr::value(Some(edited_at)))
-        .filter(post::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    post_tag::Entity::delete_many()
-        .filter(post_tag::Column::PostId.eq(id))
-        .exec(db)
-        .await?;
-    insert_tags(db, id, tags).await
+        .filter(post::Column::Id.eq(id));
+    if let Some(visibility) = visibility {
+        update = update.col_expr(post::Column::Visibility, Expr::value(visibility.as_str()));
+    }
+    if let Some(change) = &content {
+        update = update
+            .col_expr(
+                post::Column::SearchText,
+                Expr::value(super::domain::search_text(&change.content)),
+            )
+            .col_expr(post::Column::Content, Expr::value(change.content.clone()));
+    }
+    update.exec(db).await?;
+    if let Some(change) = content {
+        post_tag::Entity::delete_many()
+            .filter(post_tag::Column::PostId.eq(id))
+            .exec(db)
+            .await?;
+        insert_tags(db, id, &change.tags).await?;
+        set_mentions(db, MentionsOf::Posts, id, &change.mentions).await?;
+    }
+    Ok(())
 }
 
 /// Deletes a post (its tags, likes, comments and media rows go with it by foreign key)
@@ -566,6 +804,8 @@ mod tests {
             content: String::new(),
             created_at: DateTime::UNIX_EPOCH,
             edited_at: None,
+            visibility: "public".into(),
+            author_locked: false,
             like_count: 0,
             comment_count: 0,
             author_username: String::new(),
@@ -574,6 +814,7 @@ mod tests {
             tag_list: tag_list.map(str::to_owned),
             liked: None,
             media_count: 0,
+            mention_count: 0,
             sort_key: Uuid::nil(),
             viewer: ViewerColumns::default(),
         };
@@ -588,7 +829,12 @@ mod tests {
     fn the_postgres_feed_writes_its_page_size_into_the_statement() {
         let statement = complete_page(
             DbBackend::Postgres,
-            home_feed(DbBackend::Postgres, Some(Uuid::nil()), 21),
+            home_feed(
+                DbBackend::Postgres,
+                &Viewer::Anonymous,
+                Some(Uuid::nil()),
+                21,
+            ),
             &Viewer::Anonymous,
         );
         assert!(
@@ -613,8 +859,15 @@ mod tests {
             author: Some(Uuid::nil()),
             tag: Some("birds".into()),
             words: Some(vec!["heron".into()]),
+            include_muted: false,
         };
-        let inner = filtered(DbBackend::Postgres, &filter, Some(Uuid::nil()), 21);
+        let inner = filtered(
+            DbBackend::Postgres,
+            &Viewer::Anonymous,
+            &filter,
+            Some(Uuid::nil()),
+            21,
+        );
         let statement = complete_page(DbBackend::Postgres, inner, &Viewer::Anonymous);
         let values = statement.values.expect("values").0;
         assert_eq!(values.len(), 6, "{}", statement.sql);
@@ -627,7 +880,13 @@ mod tests {
         }
         assert!(!statement.sql.contains('?'), "{}", statement.sql);
 
-        let inner = filtered(DbBackend::Sqlite, &filter, Some(Uuid::nil()), 21);
+        let inner = filtered(
+            DbBackend::Sqlite,
+            &Viewer::Anonymous,
+            &filter,
+            Some(Uuid::nil()),
+            21,
+        );
         let statement = complete_page(DbBackend::Sqlite, inner, &Viewer::Anonymous);
         let values = statement.values.expect("values").0;
         assert_eq!(values.len(), 6, "{}", statement.sql);

@@ -12,6 +12,8 @@ pub struct Model {
     pub content: String,
     pub publish_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// The visibility the post will be published with.
+    pub visibility: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

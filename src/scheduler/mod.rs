@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use crate::media::Media;
 use crate::posts::domain::hashtags;
+use crate::privacy::Visibility;
 use crate::state::AppState;
 
 /// A post waiting for its `publish_at`. Only its author can see it.
@@ -23,6 +24,8 @@ pub struct ScheduledPost {
     pub id: String,
     /// Trimmed content, as it will be published.
     pub content: String,
+    /// The visibility the post will be published with: `public` or `followers`.
+    pub visibility: Visibility,
     /// The hashtags the post will carry.
     pub tags: Vec<String>,
     /// Images reserved for the post, in order.
@@ -41,6 +44,7 @@ impl ScheduledPost {
         Self {
             id: model.id.to_string(),
             tags: hashtags(&model.content),
+            visibility: Visibility::from_stored(&model.visibility),
             content: model.content,
             media: media.iter().map(|m| Media::from_model(m, state)).collect(),
             publish_at: model.publish_at,

@@ -37,7 +37,9 @@ use super::store;
 use crate::db::{self, new_id};
 use crate::media::store as media_store;
 use crate::posts::domain::hashtags;
+use crate::posts::service::mentioned;
 use crate::posts::store as post_store;
+use crate::privacy::Visibility;
 use crate::state::AppState;
 
 /// Schedules published per transaction.
@@ -125,7 +127,9 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<u64> {
                             id: post_id,
                             author_id: schedule.author_id,
                             content: schedule.content.clone(),
+                            visibility: Visibility::from_stored(&schedule.visibility),
                             tags: hashtags(&schedule.content),
+                            mentions: mentioned(transaction, &schedule.content).await?,
                             created_at: now,
                         },
                     )

@@ -14,6 +14,7 @@ use crate::error::{AppError, Problem};
 use crate::extract::{AppJson, Created};
 use crate::idempotency::IdempotencyKey;
 use crate::pagination::{Page, PageQuery, PageRequest, PageResponse};
+use crate::privacy::Visibility;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,6 +41,9 @@ pub struct CreateScheduledPostRequest {
     /// RFC 3339, any offset; in the future and at most 365 days ahead.
     #[schema(format = DateTime, example = "2027-01-01T00:00:00+01:00")]
     pub publish_at: String,
+    /// Who may see the post once published: `public` (the default) or `followers`.
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
 }
 
 /// Schedule a post
@@ -83,6 +87,7 @@ pub async fn create_scheduled_post(
         content: request.content,
         media_ids: request.media_ids,
         publish_at: request.publish_at,
+        visibility: request.visibility,
     };
     let schedule = service::create(&state, user, new, key.as_ref()).await?;
     Ok(Created::at(
@@ -154,6 +159,8 @@ pub struct UpdateScheduledPostRequest {
     /// RFC 3339, any offset; in the future and at most 365 days ahead.
     #[schema(format = DateTime)]
     pub publish_at: Option<String>,
+    /// `public` or `followers`.
+    pub visibility: Option<Visibility>,
 }
 
 /// Edit a scheduled post
@@ -187,6 +194,7 @@ pub async fn update_scheduled_post(
         content: request.content,
         media_ids: request.media_ids,
         publish_at: request.publish_at,
+        visibility: request.visibility,
     };
     service::update(&state, user, &id, changes)
         .await

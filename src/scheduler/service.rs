@@ -14,6 +14,7 @@ use crate::idempotency::{self, Created, IdempotencyKey, Outcome};
 use crate::media::{self, store as media_store};
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::posts::domain::{Content, Draft};
+use crate::privacy::Visibility;
 use crate::state::AppState;
 
 /// How far ahead a post may be scheduled.
@@ -51,6 +52,7 @@ pub struct NewSchedule {
     pub content: String,
     pub media_ids: Option<Vec<String>>,
     pub publish_at: String,
+    pub visibility: Option<Visibility>,
 }
 
 /// What an edit changes; `None` leaves a field as it is.
@@ -60,6 +62,7 @@ pub struct ScheduleChanges {
     /// Replaces the reserved media; `Some([])` releases them all.
     pub media_ids: Option<Vec<String>>,
     pub publish_at: Option<String>,
+    pub visibility: Option<Visibility>,
 }
 
 /// Loads one schedule with its media, as the API shows it.
@@ -79,7 +82,12 @@ pub async fn create(
 ) -> Result<ScheduledPost, AppError> {
     let now = state.clock.now();
     let mut errors = Vec::new();
-    let draft = Draft::parse(&new.content, new.media_ids.as_deref(), &mut errors);
+    let draft = Draft::parse(
+        &new.content,
+        new.media_ids.as_deref(),
+        new.visibility,
+        &mut errors,
+    );
     let publish_at = parse_publish_at(&new.publish_at, now)
         .map_err(|message| errors.push(FieldError::new("publish_at", message)));
     let (Some(draft), Ok(publish_at)) = (draft, publish_at) else {
@@ -106,6 +114,7 @@ pub async fn create(
                     content: draft.content.into_inner(),
                     publish_at,
                     created_at: now,
+                    visibility: draft.visibility.as_str().to_owned(),
                 };
                 store::insert(transaction, model.clone()).await?;
                 media_store::reserve(transaction, model.id, author.user_id, &draft.media_ids)
@@ -238,7 +247,14 @@ pub async fn update(
             return Err(media::unavailable(media_id));
         }
     }
-    store::update(&transaction, id, Some(content.into_inner()), publish_at).await?;
+    store::update(
+        &transaction,
+        id,
+        Some(content.into_inner()),
+        publish_at,
+        changes.visibility,
+    )
+    .await?;
     // The answer is read inside the transaction: once it commits, the publisher may take
     // the schedule at any moment, and the edit must still be reported as applied.
     let model = store::find_owned(&transaction, id, user.user_id)

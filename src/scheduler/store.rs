@@ -7,6 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::privacy::Visibility;
+
 use super::entity as scheduled;
 
 pub async fn insert(db: &impl ConnectionTrait, model: scheduled::Model) -> Result<(), DbErr> {
@@ -74,8 +76,15 @@ pub async fn update(
     id: Uuid,
     content: Option<String>,
     publish_at: Option<DateTime<Utc>>,
+    visibility: Option<Visibility>,
 ) -> Result<(), DbErr> {
     let mut update = scheduled::Entity::update_many().filter(scheduled::Column::Id.eq(id));
+    if let Some(visibility) = visibility {
+        update = update.col_expr(
+            scheduled::Column::Visibility,
+            Expr::value(visibility.as_str()),
+        );
+    }
     if let Some(content) = content {
         update = update.col_expr(scheduled::Column::Content, Expr::value(content));
     }

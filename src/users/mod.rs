@@ -4,11 +4,12 @@
 pub mod avatar;
 pub mod domain;
 pub mod entity;
+pub mod graph;
 pub mod routes;
 pub mod service;
 pub mod store;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,8 +19,9 @@ use uuid::Uuid;
 use crate::state::AppState;
 use entity::user;
 
-/// A user's public profile. `following` and `followed_by` describe the viewer's relation
-/// to this user: booleans for an authenticated viewer, `null` for anonymous ones.
+/// A user's public profile. `following`, `followed_by`, `requested`, `blocking`,
+/// `blocked_by` and `muting` describe the viewer's relation to this user: booleans for an
+/// authenticated viewer, `null` for anonymous ones and on the viewer's own account.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
 #[schema(example = json!(crate::docs::examples::user()))]
 pub struct User {
@@ -39,6 +41,8 @@ pub struct User {
     pub website: String,
     /// Absolute URL of the 400×400 avatar image, or `null`.
     pub avatar_url: Option<String>,
+    /// Follows need this account's approval, and its posts are for its followers only.
+    pub locked: bool,
     pub created_at: DateTime<Utc>,
     pub followers_count: i64,
     pub following_count: i64,
@@ -47,6 +51,14 @@ pub struct User {
     pub following: Option<bool>,
     /// Whether this user follows the viewer (`null` when anonymous or yourself).
     pub followed_by: Option<bool>,
+    /// Whether the viewer has a pending request to follow this user.
+    pub requested: Option<bool>,
+    /// Whether the viewer blocks this user.
+    pub blocking: Option<bool>,
+    /// Whether this user blocks the viewer.
+    pub blocked_by: Option<bool>,
+    /// Whether the viewer mutes this user (only ever shown to the muter).
+    pub muting: Option<bool>,
 }
 
 /// Your own account: the public profile plus `email`.
@@ -60,12 +72,23 @@ pub struct Me {
     pub email: String,
 }
 
-/// The viewer's relations to a set of users, loaded with one query per direction.
+/// How the viewer stands to one other account, as flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelationFlags {
+    pub following: bool,
+    pub followed_by: bool,
+    pub requested: bool,
+    pub blocking: bool,
+    pub blocked_by: bool,
+    pub muting: bool,
+}
+
+/// The viewer's relations to a set of users, loaded with one query whatever their number
+/// (see [`graph::relations`]).
 #[derive(Debug, Default)]
 pub struct Relations {
     viewer: Option<Uuid>,
-    following: HashSet<Uuid>,
-    followed_by: HashSet<Uuid>,
+    flags: HashMap<Uuid, RelationFlags>,
 }
 
 impl Relations {
@@ -74,34 +97,23 @@ impl Relations {
         Self::default()
     }
 
-    /// The relations a query reported row by row: (user, viewer follows them, they follow
-    /// the viewer).
-    pub fn reported(
+    /// The relations of `viewer` (`None`: anonymous), user by user; users left out have
+    /// none.
+    pub fn new(
         viewer: Option<Uuid>,
-        rows: impl IntoIterator<Item = (Uuid, bool, bool)>,
+        flags: impl IntoIterator<Item = (Uuid, RelationFlags)>,
     ) -> Self {
-        let mut relations = Relations {
+        Relations {
             viewer,
-            ..Relations::default()
-        };
-        for (id, following, followed_by) in rows {
-            if following {
-                relations.following.insert(id);
-            }
-            if followed_by {
-                relations.followed_by.insert(id);
-            }
+            flags: flags.into_iter().collect(),
         }
-        relations
     }
 
-    fn of(&self, id: Uuid) -> (Option<bool>, Option<bool>) {
+    /// The viewer's flags towards `id`: `None` when anonymous or when `id` is the viewer.
+    pub fn of(&self, id: Uuid) -> Option<RelationFlags> {
         match self.viewer {
-            Some(viewer) if viewer != id => (
-                Some(self.following.contains(&id)),
-                Some(self.followed_by.contains(&id)),
-            ),
-            _ => (None, None),
+            Some(viewer) if viewer != id => Some(self.flags.get(&id).copied().unwrap_or_default()),
+            _ => None,
         }
     }
 }
@@ -113,10 +125,12 @@ pub fn avatar_url(state: &AppState, key: Option<&str>) -> Option<String> {
 
 impl User {
     pub fn from_model(user: user::Model, relations: &Relations, state: &AppState) -> Self {
-        let (following, followed_by) = relations.of(user.id);
+        let flags = relations.of(user.id);
+        let flag = |pick: fn(&RelationFlags) -> bool| flags.as_ref().map(pick);
         Self {
             id: user.id.to_string(),
             avatar_url: avatar_url(state, user.avatar_key.as_deref()),
+            locked: user.locked,
             username: user.username,
             display_name: user.display_name,
             bio: user.bio,
@@ -126,8 +140,12 @@ impl User {
             followers_count: user.followers_count,
             following_count: user.following_count,
             posts_count: user.posts_count,
-            following,
-            followed_by,
+            following: flag(|f| f.following),
+            followed_by: flag(|f| f.followed_by),
+            requested: flag(|f| f.requested),
+            blocking: flag(|f| f.blocking),
+            blocked_by: flag(|f| f.blocked_by),
+            muting: flag(|f| f.muting),
         }
     }
 }

@@ -21,7 +21,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_me, update_me, delete_me))
         .routes(routes!(list_users))
         .routes(routes!(get_user))
-        .routes(routes!(follow_user, unfollow_user))
         .routes(routes!(list_my_followers))
         .routes(routes!(list_my_following))
         .routes(routes!(list_user_followers))
@@ -31,7 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Your own account
 ///
 /// Returns the account the token belongs to, including its email address, which no other
-/// endpoint reveals. `following` and `followed_by` are always `null` here.
+/// endpoint reveals. The viewer-relative fields (`following`, `followed_by`, `requested`,
+/// `blocking`, `blocked_by`, `muting`) are always `null` here.
 #[utoipa::path(
     get,
     path = "/me",
@@ -69,12 +69,17 @@ pub struct UpdateProfileRequest {
     /// Empty, or an `http`/`https` URL of at most 200 characters.
     #[schema(max_length = 200)]
     pub website: Option<String>,
+    /// Whether follows need your approval (your posts are then for followers only).
+    /// Unlocking accepts every pending follow request; existing followers stay either way.
+    pub locked: Option<bool>,
 }
 
 /// Edit your profile
 ///
-/// Changes any of `username`, `display_name`, `bio`, `location` and `website`; fields not
-/// sent are left alone. Leading and trailing white space is trimmed. Every broken rule is
+/// Changes any of `username`, `display_name`, `bio`, `location`, `website` and `locked`;
+/// fields not sent are left alone. Locking the account makes follows need your approval
+/// and your posts visible to your followers only; unlocking accepts every pending follow
+/// request. Leading and trailing white space is trimmed. Every broken rule is
 /// listed in one 422. A new username must be free (409 otherwise); after the change the
 /// old name answers 404. Idempotent: sending the same body again changes nothing further.
 #[utoipa::path(
@@ -106,6 +111,7 @@ pub async fn update_me(
         bio: request.bio,
         location: request.location,
         website: request.website,
+        locked: request.locked,
     };
     service::update_profile(&state, user, &edit)
         .await
@@ -170,7 +176,8 @@ pub struct SearchQuery {
 /// Without `q`: every user, newest first. With `q`: users whose username or display name
 /// contains it (case-insensitive), ranked: the exact username first, then usernames
 /// starting with it, then the rest, each group by username. Public; an authenticated
-/// viewer also gets `following` / `followed_by` on each user.
+/// viewer also gets their relations to each user (`following`, `followed_by`, `requested`,
+/// `muting`), and never sees an account that blocks them or that they block.
 #[utoipa::path(
     get,
     path = "/users",
@@ -197,9 +204,12 @@ pub async fn list_users(
 
 /// A user's profile
 ///
-/// Public. Counts are exact. For an authenticated viewer, `following` says whether the
-/// viewer follows this user and `followed_by` whether this user follows the viewer
-/// (`null` for anonymous viewers and on yourself). Usernames match case-insensitively.
+/// Public, including for a locked account and across a block. Counts are exact. For an
+/// authenticated viewer, `following` says whether the viewer follows this user,
+/// `followed_by` whether this user follows the viewer, `requested` whether the viewer's
+/// follow request waits for this user's approval, `blocking` / `blocked_by` whether either
+/// blocks the other and `muting` whether the viewer mutes this user (all `null` for
+/// anonymous viewers and on yourself). Usernames match case-insensitively.
 #[utoipa::path(
     get,
     path = "/users/{username}",
@@ -221,59 +231,6 @@ pub async fn get_user(
     service::profile(&state, viewer.0, &username)
         .await
         .map(AppJson)
-}
-
-/// Follow a user
-///
-/// Idempotent: following someone you already follow is still 204 and keeps the original
-/// follow (and its place in lists). 404 for an unknown user, 422 for yourself.
-#[utoipa::path(
-    put,
-    path = "/me/following/{username}",
-    tag = "Follows",
-    operation_id = "follow_user",
-    security(("bearer" = [])),
-    params(("username" = String, Path, description = "Whom to follow.", example = "bob")),
-    responses(
-        (status = 204, description = "You follow this user."),
-        (status = 404, description = "No user has this username.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::user_not_found())),
-        (status = 422, description = "You cannot follow yourself.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::cannot_follow_self())),
-    )
-)]
-pub async fn follow_user(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(username): Path<String>,
-) -> Result<StatusCode, AppError> {
-    service::follow(&state, user, &username).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Unfollow a user
-///
-/// Idempotent: unfollowing someone you do not follow is still 204. 404 for an unknown user.
-#[utoipa::path(
-    delete,
-    path = "/me/following/{username}",
-    tag = "Follows",
-    operation_id = "unfollow_user",
-    security(("bearer" = [])),
-    params(("username" = String, Path, description = "Whom to stop following.", example = "bob")),
-    responses(
-        (status = 204, description = "You do not follow this user."),
-        (status = 404, description = "No user has this username.", body = Problem,
-            content_type = "application/problem+json", example = json!(examples::user_not_found())),
-    )
-)]
-pub async fn unfollow_user(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(username): Path<String>,
-) -> Result<StatusCode, AppError> {
-    service::unfollow(&state, user, &username).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Your followers
@@ -332,7 +289,9 @@ pub async fn list_my_following(
 
 /// A user's followers
 ///
-/// Users who follow this user, most recent follow first. Public.
+/// Users who follow this user, most recent follow first, without the accounts across a
+/// block from you. Public. 403 `private_account` when the account is locked and you do not
+/// follow it; 403 `blocked` when either of you blocks the other.
 #[utoipa::path(
     get,
     path = "/users/{username}/followers",
@@ -346,6 +305,11 @@ pub async fn list_my_following(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
+        (status = 403, description = "The account is locked and you do not follow it, or one of you blocks the other.",
+            body = Problem, content_type = "application/problem+json", examples(
+                ("private account" = (value = json!(examples::private_account()))),
+                ("blocked" = (value = json!(examples::blocked()))),
+            )),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )
@@ -362,7 +326,9 @@ pub async fn list_user_followers(
 
 /// Whom a user follows
 ///
-/// Users this user follows, most recent follow first. Public.
+/// Users this user follows, most recent follow first, without the accounts across a
+/// block from you. Public. 403 `private_account` when the account is locked and you do not
+/// follow it; 403 `blocked` when either of you blocks the other.
 #[utoipa::path(
     get,
     path = "/users/{username}/following",
@@ -376,6 +342,11 @@ pub async fn list_user_followers(
             example = json!(examples::user_page())),
         (status = 400, description = "Invalid `limit` or `cursor`.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::invalid_cursor())),
+        (status = 403, description = "The account is locked and you do not follow it, or one of you blocks the other.",
+            body = Problem, content_type = "application/problem+json", examples(
+                ("private account" = (value = json!(examples::private_account()))),
+                ("blocked" = (value = json!(examples::blocked()))),
+            )),
         (status = 404, description = "No user has this username.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::user_not_found())),
     )

@@ -6,14 +6,16 @@ use uuid::Uuid;
 
 use super::domain::{self, Username};
 use super::entity::user;
+use super::graph::{self, service::standing};
 pub use super::store::FollowList;
 use super::store::{self, ProfileChanges};
-use super::{Me, Relations, User};
+use super::{Me, RelationFlags, Relations, User};
 use crate::auth::{AuthUser, Viewer};
 use crate::db;
-use crate::error::{AppError, FieldError, is_foreign_key_violation, is_unique_violation};
+use crate::error::{AppError, FieldError, is_unique_violation};
 use crate::media;
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::privacy;
 use crate::state::AppState;
 
 /// The token's account; gone only if it was deleted since the token was checked.
@@ -48,6 +50,7 @@ pub struct ProfileEdit {
     pub bio: Option<String>,
     pub location: Option<String>,
     pub website: Option<String>,
+    pub locked: Option<bool>,
 }
 
 /// Applies `edit` to `user`'s profile, listing every broken rule at once.
@@ -98,6 +101,7 @@ pub async fn update_profile(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
+    changes.locked = edit.locked;
 
     let account = current_account(state, user).await?;
     if let Some(username) = &changes.username {
@@ -107,15 +111,27 @@ pub async fn update_profile(
             return Err(username_taken());
         }
     }
-    store::update_profile(&state.db, account.id, changes)
-        .await
-        .map_err(|error| {
-            if is_unique_violation(&error) {
-                username_taken()
-            } else {
-                error.into()
+    // Unlocking accepts every pending request, in the same transaction: the update holds
+    // the account's row, which every new request locks first.
+    let (id, unlocking, now) = (account.id, changes.locked == Some(false), state.clock.now());
+    db::write_transaction(&state.db, |transaction| {
+        let changes = changes.clone();
+        Box::pin(async move {
+            store::update_profile(transaction, id, changes).await?;
+            if unlocking {
+                graph::store::accept_all_requests(transaction, id, now).await?;
             }
-        })?;
+            Ok(())
+        })
+    })
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error) {
+            username_taken()
+        } else {
+            error.into()
+        }
+    })?;
     let updated = current_account(state, user).await?;
     Ok(Me::from_model(updated, state))
 }
@@ -176,9 +192,11 @@ pub async fn search(
 ) -> Result<PageResponse<User>, AppError> {
     let Some(q) = q else {
         let after = page.after_id()?;
-        let viewer = viewer.settle(state, None).await?.map(|user| user.user_id);
-        let rows = store::list_newest(&state.db, after, page.fetch_limit()).await?;
-        let relations = store::relations(&state.db, viewer, &ids(&rows, |u| u.id)).await?;
+        let viewer = viewer.settle(state, None).await?;
+        let rows =
+            store::list_newest(&state.db, &as_viewer(viewer), after, page.fetch_limit()).await?;
+        let viewer = viewer.map(|user| user.user_id);
+        let relations = graph::relations(&state.db, viewer, &ids(&rows, |u| u.id)).await?;
         return Ok(page.finish(
             rows,
             |u| encode_cursor(&[&u.id.to_string()]),
@@ -191,11 +209,20 @@ pub async fn search(
         .settle(state, rows.first().map(|row| row.viewer))
         .await?
         .map(|user| user.user_id);
-    let relations = Relations::reported(
+    let relations = Relations::new(
         viewer,
         rows.iter().map(|row| {
             let flag = |relation: Option<bool>| relation.unwrap_or(false);
-            (row.user.id, flag(row.following), flag(row.followed_by))
+            let flags = RelationFlags {
+                following: flag(row.following),
+                followed_by: flag(row.followed_by),
+                requested: flag(row.requested),
+                muting: flag(row.muting),
+                // Search leaves out the accounts across a block.
+                blocking: false,
+                blocked_by: false,
+            };
+            (row.user.id, flags)
         }),
     );
     Ok(page.finish(
@@ -249,44 +276,8 @@ pub async fn profile(
     username: &str,
 ) -> Result<User, AppError> {
     let found = find_user(state, username).await?;
-    let relations = store::relations(&state.db, viewer.map(|v| v.user_id), &[found.id]).await?;
+    let relations = graph::relations(&state.db, viewer.map(|v| v.user_id), &[found.id]).await?;
     Ok(User::from_model(found, &relations, state))
-}
-
-/// `user` follows `username`, once: a repeat keeps the first follow.
-pub async fn follow(state: &AppState, user: AuthUser, username: &str) -> Result<(), AppError> {
-    let target = find_user(state, username).await?;
-    if target.id == user.user_id {
-        return Err(AppError::Unprocessable {
-            code: "cannot_follow_self",
-            detail: "You cannot follow yourself.".into(),
-        });
-    }
-    let (follower, followee, now) = (user.user_id, target.id, state.clock.now());
-    db::write_transaction(&state.db, |transaction| {
-        Box::pin(async move { store::follow(transaction, follower, followee, now).await })
-    })
-    .await
-    .map_err(|error| {
-        // One of the two accounts was deleted after it was looked up.
-        if is_foreign_key_violation(&error) {
-            AppError::not_found(format!("There is no user named {username:?}."))
-        } else {
-            error.into()
-        }
-    })?;
-    Ok(())
-}
-
-/// `user` no longer follows `username` (whether or not they did).
-pub async fn unfollow(state: &AppState, user: AuthUser, username: &str) -> Result<(), AppError> {
-    let target = find_user(state, username).await?;
-    let (follower, followee) = (user.user_id, target.id);
-    db::write_transaction(&state.db, |transaction| {
-        Box::pin(async move { store::unfollow(transaction, follower, followee).await })
-    })
-    .await?;
-    Ok(())
 }
 
 /// Whose follows a list shows: an account by id (the viewer's own) or by username.
@@ -296,7 +287,9 @@ pub enum Subject<'a> {
 }
 
 /// The followers (or followees) of `subject`, most recent follow first, with their
-/// relations to `viewer`.
+/// relations to `viewer`, without the accounts across a block from the viewer. Another
+/// account's lists are 403 across a block, or when it is locked and the viewer does not
+/// follow it ([`privacy::may_read_lists`]).
 pub async fn follows(
     state: &AppState,
     viewer: Option<AuthUser>,
@@ -304,25 +297,43 @@ pub async fn follows(
     list: FollowList,
     page: &PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
+    let after = page.after_id()?;
+    let viewer_id = viewer.map(|v| v.user_id);
     let subject = match subject {
         Subject::Id(id) => id,
-        Subject::Username(username) => find_user(state, username).await?.id,
+        Subject::Username(username) => readable_lists_of(state, viewer_id, username).await?.id,
     };
     let rows = store::list_follows(
         &state.db,
+        &as_viewer(viewer),
         subject,
         list,
-        page.after_id()?,
+        after,
         page.fetch_limit(),
     )
     .await?;
-    let viewer = viewer.map(|v| v.user_id);
-    let relations = store::relations(&state.db, viewer, &ids(&rows, |r| r.user.id)).await?;
+    let relations = graph::relations(&state.db, viewer_id, &ids(&rows, |r| r.user.id)).await?;
     Ok(page.finish(
         rows,
         |r| encode_cursor(&[&r.follow_id.to_string()]),
         |r| User::from_model(r.user, &relations, state),
     ))
+}
+
+/// The account `username`, if `viewer` may read its posts and follow lists.
+pub async fn readable_lists_of(
+    state: &AppState,
+    viewer: Option<Uuid>,
+    username: &str,
+) -> Result<user::Model, AppError> {
+    let account = find_user(state, username).await?;
+    privacy::may_read_lists(standing(state, viewer, &account).await?)?;
+    Ok(account)
+}
+
+/// A settled viewer as the actor of a statement.
+fn as_viewer(user: Option<AuthUser>) -> Viewer {
+    user.map_or(Viewer::Anonymous, Viewer::Verified)
 }
 
 /// Makes `image` (its bytes unchecked until now) `user`'s avatar, square-cropped and

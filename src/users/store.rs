@@ -2,18 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
-    Asterisk, Expr, ExprTrait, JoinType, LikeExpr, OnConflict, Order, Query, SelectStatement,
+    Asterisk, Expr, ExprTrait, JoinType, LikeExpr, Order, Query, SelectStatement,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
-use super::Relations;
 use super::entity::{follow, user};
 use crate::auth::{Viewer, ViewerColumns};
 use crate::db::new_id;
+use crate::privacy;
 
 /// The fields a new account starts with.
 pub struct NewUser {
@@ -39,6 +39,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
         following_count: 0,
         posts_count: 0,
         display_name_search: String::new(),
+        locked: false,
     };
     let active: user::ActiveModel = model.clone().into();
     user::Entity::insert(active)
@@ -108,13 +109,14 @@ pub async fn set_password_hash(
 }
 
 /// Profile fields to change; `None` leaves a field as it is.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ProfileChanges {
     pub username: Option<String>,
     pub display_name: Option<String>,
     pub bio: Option<String>,
     pub location: Option<String>,
     pub website: Option<String>,
+    pub locked: Option<bool>,
 }
 
 pub async fn update_profile(
@@ -147,6 +149,10 @@ pub async fn update_profile(
             changed = true;
         }
     }
+    if let Some(locked) = changes.locked {
+        update = update.col_expr(user::Column::Locked, Expr::value(locked));
+        changed = true;
+    }
     if changed {
         update.exec(db).await?;
     }
@@ -167,19 +173,29 @@ pub async fn set_avatar(
     Ok(())
 }
 
-/// All users, newest first, after `after` (an id from the previous page).
+/// All users the viewer may list (not across a block), newest first, after `after` (an id
+/// from the previous page).
 pub async fn list_newest(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<user::Model>, DbErr> {
-    let mut query = user::Entity::find()
-        .order_by_desc(user::Column::Id)
-        .limit(limit);
+    let mut select = Query::select();
+    select
+        .columns(user_columns("u"))
+        .from_as(user::Entity, "u")
+        .and_where(Expr::cust(privacy::not_blocked_either_way(viewer, "u.id")));
     if let Some(after) = after {
-        query = query.filter(user::Column::Id.lt(after));
+        select.and_where(Expr::col(("u", user::Column::Id)).lt(after));
     }
-    query.all(db).await
+    select
+        .order_by(("u", user::Column::Id), Order::Desc)
+        .limit(limit);
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
+    user::Model::find_by_statement(statement).all(db).await
 }
 
 /// The viewer's own account, found through their token, and what the query found for the
@@ -225,6 +241,8 @@ pub struct RankedUser {
     pub user: user::Model,
     pub following: Option<bool>,
     pub followed_by: Option<bool>,
+    pub requested: Option<bool>,
+    pub muting: Option<bool>,
     #[sea_orm(nested)]
     pub viewer: ViewerColumns,
 }
@@ -269,7 +287,8 @@ pub async fn search(
             "search_rank",
         )
         .from_as(user::Entity, "u")
-        .and_where(candidates);
+        .and_where(candidates)
+        .and_where(Expr::cust(privacy::not_blocked_either_way(viewer, "u.id")));
     let mut ranked = Query::select();
     ranked.column(Asterisk).from_subquery(matches, "ranked");
     if let Some((rank, username)) = after {
@@ -285,23 +304,31 @@ pub async fn search(
         .order_by("search_rank", Order::Asc)
         .order_by(user::Column::Username, Order::Asc)
         .limit(limit);
-    // Relations are computed for the page's users only, after the limit.
+    // Relations are computed for the page's users only, after the limit. Blocks are not:
+    // the candidates exclude accounts across a block either way.
+    let relation = |sql: &str| {
+        Expr::cust(format!(
+            "CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS ({sql}) END"
+        ))
+    };
     let mut select = Query::select();
     select
         .column(("hit", Asterisk))
         .expr_as(
-            Expr::cust(
-                "CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
-                 WHERE f.follower_id = v.user_id AND f.followee_id = hit.id) END",
-            ),
+            relation("SELECT 1 FROM follows f WHERE f.follower_id = v.user_id AND f.followee_id = hit.id"),
             "following",
         )
         .expr_as(
-            Expr::cust(
-                "CASE WHEN v.user_id IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM follows f \
-                 WHERE f.follower_id = hit.id AND f.followee_id = v.user_id) END",
-            ),
+            relation("SELECT 1 FROM follows f WHERE f.follower_id = hit.id AND f.followee_id = v.user_id"),
             "followed_by",
+        )
+        .expr_as(
+            relation("SELECT 1 FROM follow_requests r WHERE r.requester_id = v.user_id AND r.target_id = hit.id"),
+            "requested",
+        )
+        .expr_as(
+            relation("SELECT 1 FROM mutes m WHERE m.muter_id = v.user_id AND m.muted_id = hit.id"),
+            "muting",
         )
         .from_subquery(ranked, "hit");
     viewer.join_columns(&mut select);
@@ -334,7 +361,7 @@ fn candidates_by_like(needle: &str) -> Expr {
 }
 
 /// The users table's columns, qualified by `alias`, in the entity's order.
-fn user_columns(alias: &'static str) -> impl Iterator<Item = (&'static str, user::Column)> {
+pub fn user_columns(alias: &'static str) -> impl Iterator<Item = (&'static str, user::Column)> {
     user::Column::iter().map(move |column| (alias, column))
 }
 
@@ -384,9 +411,11 @@ pub struct FollowEntry {
     pub user: user::Model,
 }
 
-/// One page of `subject`'s followers or followees, most recent follow first.
+/// One page of `subject`'s followers or followees, most recent follow first, without the
+/// accounts across a block from the viewer.
 pub async fn list_follows(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     subject: Uuid,
     list: FollowList,
     after: Option<Uuid>,
@@ -407,126 +436,18 @@ pub async fn list_follows(
             "u",
             Expr::col(("u", user::Column::Id)).equals(("f", other_column)),
         )
-        .and_where(Expr::col(("f", subject_column)).eq(subject));
+        .and_where(Expr::col(("f", subject_column)).eq(subject))
+        .and_where(Expr::cust(privacy::not_blocked_either_way(viewer, "u.id")));
     if let Some(after) = after {
         select.and_where(Expr::col(("f", follow::Column::Id)).lt(after));
     }
     select
         .order_by(("f", follow::Column::Id), Order::Desc)
         .limit(limit);
-    let statement = db.get_database_backend().build(&select);
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
     FollowEntry::find_by_statement(statement).all(db).await
-}
-
-/// The viewer's relations to `ids`: two indexed queries, whatever the number of ids.
-pub async fn relations(
-    db: &impl ConnectionTrait,
-    viewer: Option<Uuid>,
-    ids: &[Uuid],
-) -> Result<Relations, DbErr> {
-    let Some(viewer) = viewer else {
-        return Ok(Relations::anonymous());
-    };
-    let mut relations = Relations {
-        viewer: Some(viewer),
-        ..Relations::default()
-    };
-    if ids.is_empty() {
-        return Ok(relations);
-    }
-    let following: Vec<Uuid> = follow::Entity::find()
-        .select_only()
-        .column(follow::Column::FolloweeId)
-        .filter(follow::Column::FollowerId.eq(viewer))
-        .filter(follow::Column::FolloweeId.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let followed_by: Vec<Uuid> = follow::Entity::find()
-        .select_only()
-        .column(follow::Column::FollowerId)
-        .filter(follow::Column::FolloweeId.eq(viewer))
-        .filter(follow::Column::FollowerId.is_in(ids.iter().copied()))
-        .into_tuple()
-        .all(db)
-        .await?;
-    relations.following = following.into_iter().collect();
-    relations.followed_by = followed_by.into_iter().collect();
-    Ok(relations)
-}
-
-/// Records that `follower` follows `followee`, once: a repeat changes nothing (the original
-/// follow keeps its place in lists). Returns whether a follow was created. Call inside a
-/// transaction: the counters move with the row.
-pub async fn follow(
-    db: &impl ConnectionTrait,
-    follower: Uuid,
-    followee: Uuid,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
-    let inserted = follow::Entity::insert(follow::ActiveModel {
-        id: Set(new_id()),
-        follower_id: Set(follower),
-        followee_id: Set(followee),
-        created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([follow::Column::FollowerId, follow::Column::FolloweeId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await;
-    let created = match inserted {
-        Ok(rows) => rows > 0,
-        Err(DbErr::RecordNotInserted) => false,
-        Err(error) => return Err(error),
-    };
-    if created {
-        adjust_follow_counts(db, follower, followee, 1).await?;
-    }
-    Ok(created)
-}
-
-/// Removes the follow if it exists; returns whether one was removed. Call inside a transaction.
-pub async fn unfollow(
-    db: &impl ConnectionTrait,
-    follower: Uuid,
-    followee: Uuid,
-) -> Result<bool, DbErr> {
-    let deleted = follow::Entity::delete_many()
-        .filter(follow::Column::FollowerId.eq(follower))
-        .filter(follow::Column::FolloweeId.eq(followee))
-        .exec(db)
-        .await?
-        .rows_affected;
-    if deleted > 0 {
-        adjust_follow_counts(db, follower, followee, -1).await?;
-    }
-    Ok(deleted > 0)
-}
-
-/// Moves both counters of one follow by `delta`, touching the two rows in id order so that
-/// concurrent follows between the same two users cannot deadlock.
-async fn adjust_follow_counts(
-    db: &impl ConnectionTrait,
-    follower: Uuid,
-    followee: Uuid,
-    delta: i64,
-) -> Result<(), DbErr> {
-    let mut updates = [
-        (follower, user::Column::FollowingCount),
-        (followee, user::Column::FollowersCount),
-    ];
-    updates.sort_by_key(|(id, _)| *id);
-    for (id, column) in updates {
-        user::Entity::update_many()
-            .col_expr(column, Expr::col(column).add(delta))
-            .filter(user::Column::Id.eq(id))
-            .exec(db)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Deletes an account and, through foreign keys, everything it owns, correcting the

@@ -92,7 +92,8 @@ async fn commenting_answers_201_with_the_comment_and_its_location(app: TestApp) 
             "created_at",
             "edited_at",
             "id",
-            "post_id"
+            "mentions",
+            "post_id",
         ]
     );
     assert_eq!(created["post_id"], post.as_str());

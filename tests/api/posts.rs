@@ -108,7 +108,9 @@ async fn creating_a_post_answers_201_with_its_location_and_the_post(app: TestApp
             "like_count",
             "liked",
             "media",
-            "tags"
+            "mentions",
+            "tags",
+            "visibility",
         ]
     );
     let id = id_of(&post);

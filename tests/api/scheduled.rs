@@ -179,7 +179,15 @@ async fn creating_a_schedule_answers_201_with_its_location_and_the_schedule(app:
     fields.sort_unstable();
     assert_eq!(
         fields,
-        ["content", "created_at", "id", "media", "publish_at", "tags"]
+        [
+            "content",
+            "created_at",
+            "id",
+            "media",
+            "publish_at",
+            "tags",
+            "visibility"
+        ]
     );
     let id = id_of(&schedule);
     assert!(!id.is_empty());

@@ -8,6 +8,7 @@ mod m0001_accounts;
 mod m0002_profiles_follows;
 mod m0003_posts;
 mod m0004_scheduled_posts;
+mod m0005_privacy;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_profiles_follows::Migration),
             Box::new(m0003_posts::Migration),
             Box::new(m0004_scheduled_posts::Migration),
+            Box::new(m0005_privacy::Migration),
         ]
     }
 }

@@ -15,6 +15,9 @@ use crate::state::AppState;
 use crate::users::UserSummary;
 use store::CommentRow;
 
+/// The mentioned accounts of a page of comments, by comment.
+type Mentions = std::collections::HashMap<uuid::Uuid, Vec<crate::posts::store::Mentioned>>;
+
 /// A comment on a post.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!(examples::comment()))]
@@ -25,14 +28,23 @@ pub struct Comment {
     pub author: UserSummary,
     /// 1–500 characters.
     pub content: String,
+    /// The accounts the content mentions (`@username`), in order of first appearance.
+    pub mentions: Vec<UserSummary>,
     pub created_at: DateTime<Utc>,
     /// When the content was last edited, or `null`.
     pub edited_at: Option<DateTime<Utc>>,
 }
 
 impl Comment {
-    fn from_row(row: CommentRow, state: &AppState) -> Self {
+    fn from_row(row: CommentRow, mentions: &mut Mentions, state: &AppState) -> Self {
+        let mentions = mentions
+            .remove(&row.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|mentioned| mentioned.summary(state))
+            .collect();
         Self {
+            mentions,
             id: row.id.to_string(),
             post_id: row.post_id.to_string(),
             author: UserSummary::new(

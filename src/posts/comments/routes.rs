@@ -42,11 +42,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 pub async fn list_post_comments(
     State(state): State<AppState>,
-    _viewer: MaybeAuthUser,
+    viewer: MaybeAuthUser,
     Path(id): Path<String>,
     page: PageRequest,
 ) -> Result<PageResponse<Comment>, AppError> {
-    service::list(&state, &id, &page).await
+    service::list(&state, viewer.0, &id, &page).await
 }
 
 /// Body of `POST /posts/{id}/comments` and `PATCH /comments/{id}`.
@@ -113,10 +113,10 @@ pub async fn create_comment(
 )]
 pub async fn get_comment(
     State(state): State<AppState>,
-    _viewer: MaybeAuthUser,
+    viewer: MaybeAuthUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<Comment>, AppError> {
-    service::get(&state, &id).await.map(AppJson)
+    service::get(&state, viewer.0, &id).await.map(AppJson)
 }
 
 /// Edit a comment

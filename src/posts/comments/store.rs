@@ -5,11 +5,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QuerySelect,
+    QueryFilter,
 };
 use uuid::Uuid;
 
-use crate::posts::entity::comment;
+use crate::auth::Viewer;
+use crate::posts::entity::{comment, post};
+use crate::privacy;
 use crate::users::entity::user;
 
 /// A comment with its author's summary fields.
@@ -65,34 +67,67 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<CommentR
     CommentRow::find_by_statement(statement).one(db).await
 }
 
-/// One page of a post's comments, oldest first, after the comment `after`: a range scan
-/// of the `(post_id, id)` index.
+/// One comment by id as `viewer` sees it: `None` when there is no such comment, its post is
+/// hidden from the viewer, or a block stands between the viewer and its author.
+pub async fn find_visible(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<Option<CommentRow>, DbErr> {
+    let mut select = select_comments();
+    select
+        .join_as(
+            JoinType::InnerJoin,
+            post::Entity,
+            "p",
+            Expr::col(("p", post::Column::Id)).equals(("c", comment::Column::PostId)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "pa",
+            Expr::col(("pa", user::Column::Id)).equals(("p", post::Column::AuthorId)),
+        )
+        .and_where(Expr::col(("c", comment::Column::Id)).eq(id))
+        .and_where(Expr::cust(privacy::post_visible(viewer, "p", "pa")))
+        .and_where(Expr::cust(privacy::not_blocked_either_way(
+            viewer,
+            "c.author_id",
+        )));
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
+    CommentRow::find_by_statement(statement).one(db).await
+}
+
+/// One page of a post's comments that the viewer's lists show (not across a block, not by
+/// an account the viewer mutes), oldest first, after the comment `after`: a range scan of
+/// the `(post_id, id)` index.
 pub async fn list_for_post(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     post_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<CommentRow>, DbErr> {
     let mut select = select_comments();
-    select.and_where(Expr::col(("c", comment::Column::PostId)).eq(post_id));
+    select
+        .and_where(Expr::col(("c", comment::Column::PostId)).eq(post_id))
+        .and_where(Expr::cust(privacy::not_blocked_either_way(
+            viewer,
+            "c.author_id",
+        )))
+        .and_where(Expr::cust(privacy::not_muted(viewer, "c.author_id")));
     if let Some(after) = after {
         select.and_where(Expr::col(("c", comment::Column::Id)).gt(after));
     }
     select
         .order_by(("c", comment::Column::Id), Order::Asc)
         .limit(limit);
-    let statement = db.get_database_backend().build(&select);
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
     CommentRow::find_by_statement(statement).all(db).await
-}
-
-/// The author of a comment, if the comment exists (for ownership checks).
-pub async fn author_of(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<Uuid>, DbErr> {
-    comment::Entity::find_by_id(id)
-        .select_only()
-        .column(comment::Column::AuthorId)
-        .into_tuple()
-        .one(db)
-        .await
 }
 
 /// A new comment's fields.

@@ -1,7 +1,7 @@
 //! The rules of likes, for every API: a like is idempotent, and liking a post that does
-//! not exist (or is deleted meanwhile) is a 404.
+//! not exist, is hidden from you, or is deleted meanwhile is a 404.
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Viewer};
 use crate::db;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
@@ -13,7 +13,7 @@ use super::store;
 
 /// `user` likes the post `post_id`, once: a repeat keeps the first like.
 pub async fn like(state: &AppState, user: AuthUser, post_id: &str) -> Result<(), AppError> {
-    let post_id = posts::existing(state, post_id).await?;
+    let (post_id, _) = posts::visible(state, &Viewer::Verified(user), post_id).await?;
     let transaction = db::begin_write(&state.db).await?;
     store::like(&transaction, post_id, user.user_id, state.clock.now())
         .await
@@ -31,23 +31,32 @@ pub async fn like(state: &AppState, user: AuthUser, post_id: &str) -> Result<(),
 
 /// `user` no longer likes the post `post_id` (whether or not they did).
 pub async fn unlike(state: &AppState, user: AuthUser, post_id: &str) -> Result<(), AppError> {
-    let post_id = posts::existing(state, post_id).await?;
+    let (post_id, _) = posts::visible(state, &Viewer::Verified(user), post_id).await?;
     store::unlike(&state.db, post_id, user.user_id).await?;
     Ok(())
 }
 
-/// The users who liked the post `post_id`, most recent like first, with their relations to
-/// `viewer`.
+/// The users who liked the post `post_id` (which the viewer must be able to see), most
+/// recent like first, without the accounts across a block from the viewer, with their
+/// relations to the viewer.
 pub async fn likers(
     state: &AppState,
     viewer: Option<AuthUser>,
     post_id: &str,
     page: &PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
-    let post_id = posts::existing(state, post_id).await?;
-    let rows = store::likers(&state.db, post_id, page.after_id()?, page.fetch_limit()).await?;
+    let actor = viewer.map_or(Viewer::Anonymous, Viewer::Verified);
+    let (post_id, _) = posts::visible(state, &actor, post_id).await?;
+    let rows = store::likers(
+        &state.db,
+        &actor,
+        post_id,
+        page.after_id()?,
+        page.fetch_limit(),
+    )
+    .await?;
     let ids: Vec<_> = rows.iter().map(|row| row.user.id).collect();
-    let relations = users::store::relations(&state.db, viewer.map(|v| v.user_id), &ids).await?;
+    let relations = users::graph::relations(&state.db, viewer.map(|v| v.user_id), &ids).await?;
     Ok(page.finish(
         rows,
         |row| encode_cursor(&[&row.like_id.to_string()]),

@@ -1,15 +1,17 @@
 //! Queries on likes.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationDef,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter,
 };
 use uuid::Uuid;
 
+use crate::auth::Viewer;
 use crate::db::new_id;
 use crate::posts::entity::like;
+use crate::privacy;
 use crate::users::entity::user;
 
 /// Records that `user_id` likes `post_id`, once: a repeat changes nothing, so the first
@@ -58,29 +60,37 @@ pub struct Liker {
     pub user: user::Model,
 }
 
-/// One page of the users who liked `post_id`, most recent like first, in one query on
-/// the `(post_id, id)` index joined to users.
+/// One page of the users who liked `post_id`, most recent like first, without the
+/// accounts across a block from the viewer: one query on the `(post_id, id)` index joined
+/// to users.
 pub async fn likers(
     db: &impl ConnectionTrait,
+    viewer: &Viewer,
     post_id: Uuid,
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Liker>, DbErr> {
-    let liked_by: RelationDef = like::Entity::belongs_to(user::Entity)
-        .from(like::Column::UserId)
-        .to(user::Column::Id)
-        .into();
-    let mut query = user::Entity::find()
-        .column_as(like::Column::Id, "like_id")
-        .join_rev(JoinType::InnerJoin, liked_by)
-        .filter(like::Column::PostId.eq(post_id));
+    let mut select = Query::select();
+    select
+        .expr_as(Expr::col(("lk", like::Column::Id)), "like_id")
+        .columns(crate::users::store::user_columns("u"))
+        .from_as(like::Entity, "lk")
+        .join_as(
+            JoinType::InnerJoin,
+            user::Entity,
+            "u",
+            Expr::col(("u", user::Column::Id)).equals(("lk", like::Column::UserId)),
+        )
+        .and_where(Expr::col(("lk", like::Column::PostId)).eq(post_id))
+        .and_where(Expr::cust(privacy::not_blocked_either_way(viewer, "u.id")));
     if let Some(after) = after {
-        query = query.filter(like::Column::Id.lt(after));
+        select.and_where(Expr::col(("lk", like::Column::Id)).lt(after));
     }
-    query
-        .order_by_desc(like::Column::Id)
-        .limit(limit)
-        .into_model::<Liker>()
-        .all(db)
-        .await
+    select
+        .order_by(("lk", like::Column::Id), Order::Desc)
+        .limit(limit);
+    let statement = db
+        .get_database_backend()
+        .build(&select.with(viewer.with_clause()));
+    Liker::find_by_statement(statement).all(db).await
 }

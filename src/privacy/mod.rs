@@ -1,0 +1,224 @@
+//! Who may see what: the one visibility rule of Roost, written once and used by every read.
+//!
+//! A post is visible to its author and to:
+//! - everyone, when its visibility is `public` and its author is not locked;
+//! - the author's followers only, when its visibility is `followers` or its author is
+//!   locked;
+//! - and never to an account that blocks the author or that the author blocks.
+//!
+//! A mute changes only what the muter's lists show (the feed, `/posts` lists and search,
+//! tag lists, comment lists): it hides nothing by id.
+//!
+//! The rule is SQL, so that every list applies it inside its one statement, before its
+//! `LIMIT`, on indexes (blocks and mutes by the pair, follows by follower and followee), and
+//! a page costs the same whatever is hidden. Each predicate reads the viewer from the
+//! statement's `viewer` table ([`Viewer::with_clause`]); for an anonymous viewer the
+//! predicates that need an account are left out of the statement altogether.
+//!
+//! The account-level rules that are not a filter of rows — who may follow whom, and who may
+//! read a locked or blocking account's lists — are [`may_follow`] and [`may_read_lists`].
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Viewer;
+use crate::error::AppError;
+
+/// Who may see a post, as its author chose it. A locked author's posts are for followers
+/// only whatever they chose ([`Visibility::effective`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    /// Everyone (when the author is not locked).
+    #[default]
+    Public,
+    /// The author's followers.
+    Followers,
+}
+
+impl Visibility {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Followers => "followers",
+        }
+    }
+
+    /// The stored value; anything unknown reads as the narrower `followers`.
+    pub fn from_stored(stored: &str) -> Self {
+        match stored {
+            "public" => Visibility::Public,
+            _ => Visibility::Followers,
+        }
+    }
+
+    /// What a post reports: its own visibility, narrowed to `followers` while its author
+    /// is locked (so unlocking makes posts written as `public` public again).
+    pub fn effective(stored: &str, author_locked: bool) -> Self {
+        if author_locked {
+            Visibility::Followers
+        } else {
+            Visibility::from_stored(stored)
+        }
+    }
+}
+
+/// The viewer's account id inside a statement that has a `viewer` table: `NULL` for an
+/// anonymous viewer or a token that matched nothing, so every comparison with it fails.
+pub const VIEWER_ID: &str = "(SELECT viewer.user_id FROM viewer)";
+
+/// SQL: neither the viewer nor the account `account` (a column expression such as
+/// `p.author_id`) blocks the other. Two probes of the blocks' `(blocker_id, blocked_id)`
+/// index. Always true for an anonymous viewer: a logged-out visitor is nobody's block.
+pub fn not_blocked_either_way(viewer: &Viewer, account: &str) -> String {
+    if viewer.is_anonymous() {
+        return "TRUE".to_owned();
+    }
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM blocks vb WHERE vb.blocker_id = {VIEWER_ID} AND vb.blocked_id = {account}) \
+         AND NOT EXISTS (SELECT 1 FROM blocks vb WHERE vb.blocker_id = {account} AND vb.blocked_id = {VIEWER_ID}))"
+    )
+}
+
+/// SQL: the viewer does not mute `account`. Always true for an anonymous viewer.
+pub fn not_muted(viewer: &Viewer, account: &str) -> String {
+    if viewer.is_anonymous() {
+        return "TRUE".to_owned();
+    }
+    format!(
+        "NOT EXISTS (SELECT 1 FROM mutes vm WHERE vm.muter_id = {VIEWER_ID} AND vm.muted_id = {account})"
+    )
+}
+
+/// SQL: the viewer may see the post `post` (an alias of `posts`) by the author `author` (an
+/// alias of `users`, joined on `post.author_id`): the rule of this module.
+pub fn post_visible(viewer: &Viewer, post: &str, author: &str) -> String {
+    let public = format!("({post}.visibility = 'public' AND {author}.locked = FALSE)");
+    if viewer.is_anonymous() {
+        return public;
+    }
+    format!(
+        "({post}.author_id = {VIEWER_ID} OR ({blocks} AND ({public} OR EXISTS (SELECT 1 FROM follows vf \
+         WHERE vf.follower_id = {VIEWER_ID} AND vf.followee_id = {post}.author_id))))",
+        blocks = not_blocked_either_way(viewer, &format!("{post}.author_id")),
+    )
+}
+
+/// SQL: the post `post` (by `author`) is visible to the viewer and belongs in their lists
+/// that hide muted accounts (feed, `/posts`, tag lists).
+pub fn post_listed(viewer: &Viewer, post: &str, author: &str) -> String {
+    if viewer.is_anonymous() {
+        return post_visible(viewer, post, author);
+    }
+    format!(
+        "({} AND {})",
+        post_visible(viewer, post, author),
+        not_muted(viewer, &format!("{post}.author_id"))
+    )
+}
+
+/// How the viewer and another account stand, as far as the account-level rules go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// The viewer is the account.
+    pub is_self: bool,
+    /// The viewer blocks the account.
+    pub blocking: bool,
+    /// The account blocks the viewer.
+    pub blocked_by: bool,
+    /// The viewer follows the account.
+    pub following: bool,
+    /// The account is locked.
+    pub locked: bool,
+}
+
+/// Whether the viewer may read the account's `/users/{username}/posts`, `/followers` and
+/// `/following`: 403 `blocked` when either blocks the other (which wins), 403
+/// `private_account` when it is locked and the viewer neither is it nor follows it.
+pub fn may_read_lists(standing: Standing) -> Result<(), AppError> {
+    if standing.is_self {
+        return Ok(());
+    }
+    if standing.blocking || standing.blocked_by {
+        return Err(blocked());
+    }
+    if standing.locked && !standing.following {
+        return Err(AppError::forbidden(
+            "private_account",
+            "This account is locked: only its followers may see its posts and follows.",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the viewer may follow (or ask to follow) the account: never yourself, never
+/// across a block.
+pub fn may_follow(standing: Standing) -> Result<(), AppError> {
+    if standing.is_self {
+        return Err(AppError::Unprocessable {
+            code: "cannot_follow_self",
+            detail: "You cannot follow yourself.".into(),
+        });
+    }
+    if standing.blocking || standing.blocked_by {
+        return Err(blocked());
+    }
+    Ok(())
+}
+
+/// 403 `blocked`: one of the two accounts blocks the other.
+pub fn blocked() -> AppError {
+    AppError::forbidden("blocked", "One of the two accounts blocks the other.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_author_narrows_every_post_to_followers() {
+        assert_eq!(Visibility::effective("public", false), Visibility::Public);
+        assert_eq!(Visibility::effective("public", true), Visibility::Followers);
+        assert_eq!(
+            Visibility::effective("followers", false),
+            Visibility::Followers
+        );
+    }
+
+    #[test]
+    fn blocked_wins_over_private_account_and_yourself_is_always_allowed() {
+        let locked_and_blocked = Standing {
+            locked: true,
+            blocked_by: true,
+            ..Standing::default()
+        };
+        let error = may_read_lists(locked_and_blocked).unwrap_err();
+        assert!(format!("{error:?}").contains("\"blocked\""), "{error:?}");
+        let locked = Standing {
+            locked: true,
+            ..Standing::default()
+        };
+        assert!(format!("{:?}", may_read_lists(locked).unwrap_err()).contains("private_account"));
+        assert!(
+            may_read_lists(Standing {
+                following: true,
+                ..locked
+            })
+            .is_ok()
+        );
+        assert!(
+            may_read_lists(Standing {
+                is_self: true,
+                ..locked_and_blocked
+            })
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_anonymous_viewer_sees_public_posts_of_unlocked_authors_only() {
+        let sql = post_visible(&Viewer::Anonymous, "p", "a");
+        assert_eq!(sql, "(p.visibility = 'public' AND a.locked = FALSE)");
+        assert!(!sql.contains("viewer"));
+    }
+}
