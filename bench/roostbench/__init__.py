@@ -3,7 +3,7 @@
 For each database (SQLite, PostgreSQL) and each workload (small: built through the HTTP
 API; large: written by `roost seed`), it starts the server on a fresh database with the
 rate limits off, prepares tokens, post ids, tags, search terms and deep feed cursors,
-drives every scenario with wrk (bench/scenario.lua replays a request file round robin),
+has one viewer block and another mute 1,000 accounts, drives every scenario with wrk (bench/scenario.lua replays a request file round robin),
 samples the server's memory and CPU from /proc, and writes the raw figures as JSON,
 gnuplot SVG charts and the tables of BENCHMARKS.md.
 
@@ -19,7 +19,8 @@ Modules, each depending only on those above it:
     common        paths, the error that stops a run, the log line
     environment   tools, machine readings, git, the per-run database
     server        the roost process: start, readiness, stop, its CPU and RSS
-    workloads     workload sizes, datasets through the API or `roost seed`, request files
+    workloads     workload sizes, datasets through the API or `roost seed`, the viewers
+                  who block or mute, request files
     measurement   wrk per scenario, CPU and memory per scenario, perf, one database/workload
     report        BENCHMARKS.md tables and charts for the scenarios
     soak          the --soak mode, its pass rules and its BENCHMARKS.md section

@@ -2,10 +2,12 @@
 latency percentiles, errors), the server's RSS and CPU time per request meanwhile,
 PostgreSQL's, wrk's and everyone else's CPU, the breakdown of a perf profile with
 --profile, one database and workload from a fresh database to every scenario's result
-(`run_one`), and what makes a run unusable (`problems`)."""
+(`run_one`, which sets up the privacy scenarios' viewers just before the first of them),
+and what makes a run unusable (`problems`)."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -19,8 +21,8 @@ from pathlib import Path
 from .common import BENCH, CLOCK_TICKS, BenchError, log
 from .environment import Database, children_cpu_seconds, machine_cpu_ticks, postgres_cpu_ticks
 from .server import RssSampler, Server, proc_cpu_ticks, proc_rss_kib
-from .workloads import (SCENARIOS, SMOKE_WORKLOADS, WORKLOADS, Client, build_small,
-                        prepare_large, request_files, seed_large)
+from .workloads import (PRIVACY, SCENARIOS, SMOKE_WORKLOADS, WORKLOADS, Client, build_small,
+                        prepare_large, prepare_privacy, request_files, seed_large)
 
 LUA = BENCH / "scenario.lua"
 
@@ -260,6 +262,13 @@ def run_one(options, binary: Path, db_kind: str, workload: str, workdir: Path) -
         outcome["scenarios"] = []
         ceiling = None
         for name in wanted:
+            if name in PRIVACY:
+                if "privacy" not in outcome:
+                    outcome["privacy"] = set_up_privacy(
+                        server, client, data, sizes, [s for s in wanted if s in PRIVACY],
+                        f"{db_kind}/{workload}")
+                if "error" in outcome["privacy"]:
+                    continue
             server.settle()
             result = measure(server, name, files[name], options, db_kind == "postgres",
                              probe=files["me"] if name == "login" else None, perf_dir=perf_dir)
@@ -267,7 +276,7 @@ def run_one(options, binary: Path, db_kind: str, workload: str, workdir: Path) -
                 ceiling = result["rps"]
             result["ceiling_fraction"] = round(result["rps"] / ceiling, 3) if ceiling else None
             outcome["scenarios"].append(result)
-            line = (f"{db_kind}/{workload} {name:<12} {result['rps']:>9.0f} req/s  "
+            line = (f"{db_kind}/{workload} {name:<13} {result['rps']:>9.0f} req/s  "
                     f"p50 {result['p50_ms']:>7.2f} ms  p99 {result['p99_ms']:>7.2f} ms  "
                     f"errors {result['errors']}  cpu {result['cpu_us_per_request']} µs/req  "
                     f"rss {result['rss_max_kib'] / 1024:.1f} MiB")
@@ -285,10 +294,38 @@ def run_one(options, binary: Path, db_kind: str, workload: str, workdir: Path) -
     return outcome
 
 
+def set_up_privacy(server: Server, client: Client, data: dict, sizes: dict,
+                   scenarios: list[str], where: str) -> dict:
+    """The viewers of the privacy `scenarios` block or mute their accounts (see
+    `prepare_privacy`), after the scenarios that this would disturb and before their own.
+    A failure is kept as `error` rather than raised, so that a server without blocks and
+    mutes (an older commit) still gets its other scenarios measured; `problems` reports it
+    (and a smoke run fails on it)."""
+    log(f"{where}: setting up {', '.join(scenarios)}")
+    started = time.perf_counter()
+    try:
+        privacy = prepare_privacy(client, data, sizes, scenarios)
+    except (BenchError, OSError, http.client.HTTPException) as error:
+        if not server.alive():
+            raise BenchError(f"the server died while setting up {', '.join(scenarios)}:\n"
+                             f"{server.log_tail()}") from None
+        log(f"{where}: error: {error}; not measuring {', '.join(scenarios)}")
+        privacy = {"error": str(error), "skipped": scenarios}
+    privacy["setup_seconds"] = round(time.perf_counter() - started, 1)
+    if "error" not in privacy:
+        log(f"{where}: set up {', '.join(scenarios)} in {privacy['setup_seconds']} s")
+    return privacy
+
+
 def problems(results: dict) -> list[str]:
-    """What makes a run unusable: a scenario with errors or no requests."""
+    """What makes a run unusable: a scenario with errors or no requests, or scenarios whose
+    set-up failed."""
     found = []
     for run in results["runs"]:
+        privacy = run.get("privacy", {})
+        if "error" in privacy:
+            found.append(f"{run['db']}/{run['workload']} {', '.join(privacy['skipped'])}: "
+                         f"not measured, the set-up failed: {privacy['error']}")
         for s in run["scenarios"]:
             where = f"{run['db']}/{run['workload']} {s['name']}"
             if s["requests"] == 0:

@@ -20,6 +20,8 @@ LABELS = {
     "post": "one post by id",
     "feed": "home feed, first page",
     "feed_deep": "home feed, page {page}",
+    "feed_blocking": "home feed, first page, viewer blocking {blocking} accounts",
+    "feed_muting": "home feed, first page, viewer muting {muting} accounts",
     "tag": "posts by hashtag",
     "search": "user search",
     "create_post": "create post",
@@ -46,6 +48,8 @@ PEERS = {
     "login": {"drf": "4–8 req/s (PBKDF2)", "gts": "–",
               "target": "Argon2-bound; `/me` p99 ≤ 50 ms meanwhile", "drf_rps": 8},
     "feed_deep": {"drf": "–", "gts": "–", "target": "≤ 1.5× page 1"},
+    "feed_blocking": {"drf": "–", "gts": "–", "target": "–"},
+    "feed_muting": {"drf": "–", "gts": "–", "target": "–"},
     "healthz": {"drf": "–", "gts": "–", "target": "–"},
 }
 TARGET_IDLE_RSS_MB = 30
@@ -86,8 +90,17 @@ def verdict(name: str, s: dict, run: dict) -> str:
     return "✓" if ok else "✗"
 
 
+def hidden_accounts(run: dict, name: str) -> str:
+    """How many accounts the viewer of a privacy scenario blocks or mutes."""
+    count = run.get("privacy", {}).get(name, {}).get("accounts",
+                                                    run.get("sizes", {}).get("hidden", 1000))
+    return number(count)
+
+
 def scenario_label(name: str, run: dict) -> str:
-    return LABELS[name].format(page=run.get("deep_page", 100))
+    return LABELS[name].format(page=run.get("deep_page", 100),
+                               blocking=hidden_accounts(run, "feed_blocking"),
+                               muting=hidden_accounts(run, "feed_muting"))
 
 
 def run_table(run: dict) -> list[str]:
@@ -124,6 +137,59 @@ def run_table(run: dict) -> list[str]:
 
 def find(run: dict, name: str) -> dict | None:
     return next((s for s in run["scenarios"] if s["name"] == name), None)
+
+
+def privacy_section(results: dict) -> list[str]:
+    """The home feed of a viewer who blocks or mutes many accounts beside the plain home
+    feed of the same run."""
+    def cpu(s: dict) -> str:
+        text = f"{s['cpu_us_per_request']:.0f}"
+        if "postgres_cpu_us_per_request" in s:
+            text += f" + {s['postgres_cpu_us_per_request']:.0f}"
+        return text
+
+    rows = []
+    for run in results["runs"]:
+        plain = find(run, "feed")
+        measured = [(name, find(run, name)) for name in ("feed_blocking", "feed_muting")]
+        if not plain or not any(s for _, s in measured):
+            continue
+        counts = " / ".join(hidden_accounts(run, name) if s else "–" for name, s in measured)
+        row = (f"| {run['db']} / {run['workload']} | {counts} | {plain['p50_ms']:.2f} / "
+               f"{plain['p99_ms']:.2f} | {cpu(plain)} |")
+        for name, s in measured:
+            if not s:
+                row += " – | – |"
+                continue
+            ratio = s["p50_ms"] / plain["p50_ms"] if plain["p50_ms"] else 0
+            row += f" {s['p50_ms']:.2f} / {s['p99_ms']:.2f} ({ratio:.2f}×) | {cpu(s)} |"
+        privacy = run.get("privacy", {})
+        registered = privacy.get("registered", 0)
+        row += (f" {privacy.get('setup_seconds', 0)} s"
+                + (f", {number(registered)} accounts registered for it" if registered else "")
+                + " |")
+        rows.append(row)
+    if not rows:
+        return []
+    return [
+        "### Home feed of a viewer who blocks or mutes many accounts",
+        "",
+        "One logged-in user of the workload blocks, and another mutes, accounts that they "
+        "do not follow (users of the dataset, then accounts registered for it when the "
+        "dataset has too few), through the API, after the read scenarios and before "
+        "`create post`. Each of the two scenarios requests its viewer's first feed page, "
+        "which holds the same posts as before the blocks or mutes (the harness checks), so "
+        "the difference from the plain home feed (which rotates over every viewer) is the "
+        "cost of leaving out the authors the viewer blocks or mutes. `×` is p50 over the "
+        "plain feed's; CPU is the server's, plus PostgreSQL's on PostgreSQL.",
+        "",
+        "| database / workload | accounts blocked / muted | home feed p50 / p99 ms | "
+        "CPU µs/req | blocking: p50 / p99 ms | CPU µs/req | muting: p50 / p99 ms | "
+        "CPU µs/req | set-up |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def report_body(results: dict, charts: dict[str, str]) -> str:
@@ -177,6 +243,11 @@ def report_body(results: dict, charts: dict[str, str]) -> str:
         peak = max((s["rss_max_kib"] for s in run["scenarios"]), default=0)
         setup = f"seed {run['seed_seconds']} s + " if "seed_seconds" in run else ""
         setup += f"API {run['prepare_seconds']} s"
+        privacy = run.get("privacy", {})
+        if "error" in privacy:
+            setup += " + blocks and mutes (failed)"
+        elif "setup_seconds" in privacy:
+            setup += f" + blocks and mutes {privacy['setup_seconds']} s"
         out.append(f"| {run['db']} | {run['workload']} | {dataset} | "
                    f"{run['start_to_serving_ms']} ms | {mib(run['idle_rss_kib'])} MiB | "
                    f"{mib(peak)} MiB | {run.get('database_mb', 0):.0f} MB | {setup} |")
@@ -218,6 +289,8 @@ def report_body(results: dict, charts: dict[str, str]) -> str:
                 row += " – | – |"
             out.append(row)
         out.append("")
+
+    out.extend(privacy_section(results))
 
     profiled = [(run, sc) for run in results["runs"] for sc in run["scenarios"] if sc.get("profile")]
     if profiled:

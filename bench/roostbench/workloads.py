@@ -1,7 +1,8 @@
 """The data the scenarios rotate through: the workload sizes, the small workload built
 through the API (users register, log in, follow each other and post), the large one
 written by `roost seed` and sampled through the API (logins, post ids, tags, deep feed
-cursors), the scenario keys, and one request file per scenario for bench/scenario.lua."""
+cursors), the viewers who block or mute many accounts, the scenario keys, and one request
+file per scenario for bench/scenario.lua."""
 
 from __future__ import annotations
 
@@ -25,15 +26,17 @@ SEED_PASSWORD = "seed-password"
 # The workloads. `small` is the issue's: 200 users who each follow 20 others and wrote 10
 # posts, about half with hashtags, all through the API. `large` is `roost seed` with 10,000
 # users, 100 follows each and 1,000,000 posts. Smoke mode shrinks both to seconds.
+# `hidden` is how many accounts the viewer of `feed_blocking` blocks and the viewer of
+# `feed_muting` mutes.
 WORKLOADS = {
-    "small": {"users": 200, "follows": 20, "posts": 10},
+    "small": {"users": 200, "follows": 20, "posts": 10, "hidden": 1000},
     "large": {"users": 10_000, "follows": 100, "posts": 100, "likes": 50,
-              "sample": 100, "deep_page": 100, "deep_tokens": 32},
+              "sample": 100, "deep_page": 100, "deep_tokens": 32, "hidden": 1000},
 }
 SMOKE_WORKLOADS = {
-    "small": {"users": 12, "follows": 4, "posts": 3},
+    "small": {"users": 12, "follows": 4, "posts": 3, "hidden": 30},
     "large": {"users": 300, "follows": 10, "posts": 20, "likes": 5,
-              "sample": 8, "deep_page": 5, "deep_tokens": 4},
+              "sample": 8, "deep_page": 5, "deep_tokens": 4, "hidden": 30},
 }
 
 TAGS = ["rust", "coffee", "birds", "morning", "music", "travel", "books", "running",
@@ -51,9 +54,18 @@ LAST_NAMES = ["Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Ritchie", "
               "Jones", "Wirth", "Wilson", "Lee", "Shaw", "Rossum"]
 
 # Scenario keys, in the order they run and appear. `feed_deep` exists for the large
-# workload only (the small feeds are about 11 pages long).
+# workload only (the small feeds are about 11 pages long). `feed_blocking` and
+# `feed_muting` come after the read scenarios, whose figures their set-up would change
+# (blocks hide posts and users, the accounts registered for them make user search
+# longer), and before `create_post`, which adds posts: their viewers' feeds are read from
+# the same posts as `feed`.
 SCENARIOS = ["healthz", "me", "post", "feed", "feed_deep", "tag", "search",
-             "create_post", "login"]
+             "feed_blocking", "feed_muting", "create_post", "login"]
+
+# The privacy scenarios: scenario -> (the `/me/...` collection its viewer fills, the
+# viewer's index among the workload's tokens). Each measures its viewer's home feed.
+PRIVACY = {"feed_blocking": ("blocks", 0), "feed_muting": ("mutes", 1)}
+VERBS = {"blocks": ("block", "blocked"), "mutes": ("mute", "muted")}
 
 
 # ---------------------------------------------------------------------------------------
@@ -230,7 +242,110 @@ def prepare_large(client: Client, sizes: dict) -> dict:
         "tags": tags or ["rust"],
         "terms": terms,
         "deep_cursors": deep_cursors,
+        "usernames": [user["username"] for user in users],
     }
+
+
+def all_pages(client: Client, path: str, token: str | None = None) -> list[dict]:
+    """Every item of a list endpoint, following `next_cursor` at 100 a page."""
+    items = []
+    cursor = None
+    separator = "&" if "?" in path else "?"
+    while True:
+        page = client.call("GET", f"{path}{separator}limit=100"
+                           + (f"&cursor={urllib.parse.quote(cursor)}" if cursor else ""),
+                           token=token)
+        items.extend(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            return items
+
+
+def put(client: Client, viewer: dict, target: str, first: bool = False) -> None:
+    """`viewer` blocks or mutes `target` (PUT /me/blocks/{target} or /me/mutes/{target});
+    the error of the `first` one asks whether the server has the endpoint at all."""
+    try:
+        client.call("PUT", f"{API}/me/{viewer['kind']}/{target}", token=viewer["token"],
+                    expect=(204,))
+    except BenchError as error:
+        hint = f" (does this server implement /me/{viewer['kind']}?)" if first else ""
+        raise BenchError(f"{viewer['username']} could not {VERBS[viewer['kind']][0]} "
+                         f"{target}{hint}: {error}") from None
+
+
+def prepare_privacy(client: Client, data: dict, sizes: dict, scenarios: list[str]) -> dict:
+    """Sets up the viewers of the privacy `scenarios` through the API: the viewer of each
+    (one of the workload's logged-in users, see PRIVACY) blocks, or mutes, `hidden`
+    accounts that it does not follow (blocking removes follows): users of the dataset
+    other than the viewers, picked at random, then, when the dataset has too few, accounts
+    registered for this. Its feed then holds the same posts as before, which is checked.
+    Raises BenchError naming the request that failed."""
+    wanted = sizes["hidden"]
+    rng = random.Random(13)
+    viewers = {}
+    for scenario in scenarios:
+        kind, index = PRIVACY[scenario]
+        token = data["tokens"][index]
+        viewers[scenario] = {
+            "kind": kind,
+            "token": token,
+            "username": client.call("GET", f"{API}/me", token=token)["username"],
+            "following": {user["username"]
+                          for user in all_pages(client, f"{API}/me/following", token)},
+            "feed": [post["id"] for post in
+                     client.call("GET", f"{API}/feed", token=token)["items"]],
+        }
+    names = {viewer["username"] for viewer in viewers.values()}
+    for viewer in viewers.values():
+        candidates = [name for name in data["usernames"]
+                      if name not in names and name not in viewer["following"]]
+        viewer["targets"] = rng.sample(candidates, min(wanted, len(candidates)))
+    shortfall = max((wanted - len(viewer["targets"]) for viewer in viewers.values()),
+                    default=0)
+
+    # Each viewer's first block or mute alone and before any account is registered, so
+    # that a server without the endpoint fails at once with one clear message.
+    for viewer in viewers.values():
+        if viewer["targets"]:
+            put(client, viewer, viewer["targets"][0], first=True)
+
+    extras = [f"hidden_account_{i}" for i in range(shortfall)]
+    if extras:
+        log(f"registering {len(extras)} accounts to block and mute (the dataset has "
+            f"{len(data['usernames'])} users)")
+        parallel(lambda name: client.call("POST", f"{API}/auth/register", body={
+            "email": f"{name}@privacy.bench.example", "password": PASSWORD,
+            "username": name}, expect=(201,)), extras)
+    requests = []
+    for viewer in viewers.values():
+        viewer["from_dataset"] = len(viewer["targets"])
+        viewer["targets"] += extras[:wanted - len(viewer["targets"])]
+        requests += [(viewer, target) for target in viewer["targets"][1:]]
+        if not viewer["from_dataset"] and viewer["targets"]:
+            # A dataset without a single user to spare: the first is a registered one.
+            put(client, viewer, viewer["targets"][0], first=True)
+    log(", ".join(f"{viewer['username']} {VERBS[viewer['kind']][0]}s "
+                  f"{len(viewer['targets'])} accounts" for viewer in viewers.values()))
+    parallel(lambda r: put(client, r[0], r[1]), requests, workers=8)
+
+    summary = {}
+    for scenario, viewer in viewers.items():
+        past = VERBS[viewer["kind"]][1]
+        listed = all_pages(client, f"{API}/me/{viewer['kind']}", viewer["token"])
+        if len(listed) != len(viewer["targets"]):
+            raise BenchError(f"{viewer['username']} {past} {len(viewer['targets'])} accounts, "
+                             f"but GET /me/{viewer['kind']} lists {len(listed)}")
+        feed = [post["id"] for post in
+                client.call("GET", f"{API}/feed", token=viewer["token"])["items"]]
+        if feed != viewer["feed"]:
+            raise BenchError(f"the first page of {viewer['username']}'s home feed changed "
+                             f"when it {past} accounts that it does not follow")
+        summary[scenario] = {"viewer": viewer["username"], "kind": viewer["kind"],
+                             "accounts": len(viewer["targets"]),
+                             "from_dataset": viewer["from_dataset"],
+                             "registered": len(viewer["targets"]) - viewer["from_dataset"],
+                             "following": len(viewer["following"])}
+    return {"registered": len(extras), **summary}
 
 
 def request_files(data: dict, workdir: Path, rng: random.Random) -> dict[str, Path]:
@@ -259,6 +374,9 @@ def request_files(data: dict, workdir: Path, rng: random.Random) -> dict[str, Pa
         "login": [f"POST\t{API}/auth/login\t\t" + json.dumps({"email": e, "password": p})
                   for e, p in data["credentials"]],
     }
+    for name, (_, index) in PRIVACY.items():
+        if index < len(tokens):
+            lines[name] = [f"GET\t{API}/feed\t{tokens[index]}\t"]
     if data.get("deep_cursors"):
         lines["feed_deep"] = [f"GET\t{API}/feed?cursor={quote(c)}\t{t}\t"
                               for t, c in data["deep_cursors"]]
