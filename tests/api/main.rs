@@ -5,6 +5,7 @@
 mod helpers;
 mod images;
 mod ordered_json;
+mod privacy_steps;
 
 mod auth;
 mod avatars;
@@ -23,6 +24,7 @@ mod limits;
 mod media;
 mod ops;
 mod posts;
+mod privacy;
 mod queries;
 mod scheduled;
 mod tags;
