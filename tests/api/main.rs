@@ -29,3 +29,4 @@ mod queries;
 mod scheduled;
 mod tags;
 mod users;
+mod visibility_walk;
