@@ -25,6 +25,7 @@ mod media;
 mod ops;
 mod posts;
 mod privacy;
+mod privacy_races;
 mod queries;
 mod scheduled;
 mod tags;
