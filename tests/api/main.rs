@@ -5,6 +5,7 @@
 mod helpers;
 mod images;
 mod ordered_json;
+mod privacy_steps;
 
 mod auth;
 mod avatars;
@@ -23,7 +24,10 @@ mod limits;
 mod media;
 mod ops;
 mod posts;
+mod privacy;
+mod privacy_races;
 mod queries;
 mod scheduled;
 mod tags;
 mod users;
+mod visibility_walk;
