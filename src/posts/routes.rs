@@ -48,8 +48,11 @@ pub struct CreatePostRequest {
 
 /// Create a post
 ///
-/// Publishes a post. Hashtags (`#word`) in the content become its `tags`. Up to 4 of your
-/// own unattached uploads can be attached with `media_ids`; each then belongs to this post.
+/// Publishes a post. Hashtags (`#word`) in the content become its `tags`, and `@username`
+/// of existing accounts its `mentions`. Up to 4 of your own unattached uploads can be
+/// attached with `media_ids`; each then belongs to this post. `visibility` is `public`
+/// (everyone, the default) or `followers` (your followers only); while your account is
+/// locked every post of yours is for followers only and reads `followers`.
 ///
 /// **Idempotency:** send an `Idempotency-Key` header (1–255 characters) to make retries
 /// safe: a repeat with the same key by the same user within 24 hours answers the first
@@ -120,8 +123,10 @@ pub struct PostsQuery {
 
 /// List or search posts
 ///
-/// Every post, newest first, optionally narrowed by `tag`, `author` and `q` (all given
-/// filters apply together). Public; an authenticated viewer also gets `liked`.
+/// Every post you may see, newest first, optionally narrowed by `tag`, `author` and `q`
+/// (all given filters apply together): public posts, followers-only posts of accounts you
+/// follow, and your own; never the posts of an account you block or that blocks you, nor
+/// of an account you mute. Public; an authenticated viewer also gets `liked`.
 #[utoipa::path(
     get,
     path = "/posts",
@@ -153,7 +158,9 @@ pub async fn list_posts(
 
 /// A post
 ///
-/// Public; an authenticated viewer also gets `liked`.
+/// Public; an authenticated viewer also gets `liked`. A post hidden from you (followers
+/// only, or by a locked account, when you do not follow its author; or across a block) is
+/// a 404, as if it did not exist.
 #[utoipa::path(
     get,
     path = "/posts/{id}",
@@ -258,7 +265,8 @@ pub async fn delete_post(
 
 /// Your home feed
 ///
-/// Your own posts and the posts of everyone you follow, newest first.
+/// Your own posts and the posts of everyone you follow (followers-only ones included),
+/// newest first, without the accounts you mute.
 #[utoipa::path(
     get,
     path = "/feed",
@@ -309,7 +317,9 @@ pub async fn get_tag(
 
 /// Posts with a hashtag
 ///
-/// The same list as `GET /posts?tag={name}`: posts carrying the tag, newest first. Public.
+/// The same list as `GET /posts?tag={name}`: posts carrying the tag that you may see,
+/// newest first. Public. `post_count` of `GET /tags/{name}` counts every post, including
+/// those hidden from you.
 #[utoipa::path(
     get,
     path = "/tags/{name}/posts",
@@ -364,7 +374,7 @@ pub async fn list_my_posts(
 
 /// Posts you liked
 ///
-/// Posts you liked, most recently liked first.
+/// Posts you liked and may still see, most recently liked first.
 #[utoipa::path(
     get,
     path = "/me/likes",

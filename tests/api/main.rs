@@ -22,6 +22,7 @@ mod hostile;
 mod likes;
 mod limits;
 mod media;
+mod migrations;
 mod ops;
 mod posts;
 mod privacy;

@@ -22,7 +22,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// The comments of a post
 ///
-/// The post's comments, oldest first, each with its author. Public.
+/// The post's comments, oldest first, each with its author and `mentions`, without the
+/// comments of accounts across a block from you or that you mute. Public. 404 for a post
+/// hidden from you.
 #[utoipa::path(
     get,
     path = "/posts/{id}/comments",
@@ -61,8 +63,8 @@ pub struct CommentRequest {
 /// Comment on a post
 ///
 /// Adds a comment to the post, as you. The content is trimmed and must then be 1–500
-/// characters. 404 for an unknown post, including one deleted while the comment is being
-/// written.
+/// characters; `@username` of existing accounts become its `mentions`. 404 for an unknown
+/// post or one hidden from you, including one deleted while the comment is being written.
 #[utoipa::path(
     post,
     path = "/posts/{id}/comments",
@@ -97,7 +99,8 @@ pub async fn create_comment(
 
 /// A comment
 ///
-/// One comment, with its author. Public.
+/// One comment, with its author. Public. 404 when its post is hidden from you, or when
+/// its author blocks you or you block them.
 #[utoipa::path(
     get,
     path = "/comments/{id}",
@@ -121,8 +124,9 @@ pub async fn get_comment(
 
 /// Edit a comment
 ///
-/// Replaces the content of your own comment and sets `edited_at`. 403 on anyone else's
-/// comment, even on your own post.
+/// Replaces the content of your own comment (its `mentions` follow) and sets `edited_at`.
+/// 403 on anyone else's comment, even on your own post; 404 when its post is hidden from
+/// you.
 #[utoipa::path(
     patch,
     path = "/comments/{id}",

@@ -21,7 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Like a post
 ///
 /// Idempotent: liking a post you already like is still 204 and keeps the original like
-/// (and its place in `GET /me/likes` and the post's likers). 404 for an unknown post.
+/// (and its place in `GET /me/likes` and the post's likers). 404 for an unknown post or
+/// one hidden from you.
 #[utoipa::path(
     put,
     path = "/posts/{id}/like",
@@ -46,7 +47,8 @@ pub async fn like_post(
 
 /// Unlike a post
 ///
-/// Idempotent: unliking a post you do not like is still 204. 404 for an unknown post.
+/// Idempotent: unliking a post you do not like is still 204. 404 for an unknown post or
+/// one hidden from you.
 #[utoipa::path(
     delete,
     path = "/posts/{id}/like",
@@ -71,8 +73,9 @@ pub async fn unlike_post(
 
 /// Who liked a post
 ///
-/// Users who liked the post, most recent like first. Public; an authenticated viewer also
-/// gets `following` / `followed_by` on each user.
+/// Users who liked the post, most recent like first, without the accounts across a block
+/// from you. Public; an authenticated viewer also gets their relations to each user. 404
+/// for a post hidden from you.
 #[utoipa::path(
     get,
     path = "/posts/{id}/likes",
