@@ -288,7 +288,7 @@ pub async fn search(
         )
         .from_as(user::Entity, "u")
         .and_where(candidates)
-        .and_where(Expr::cust(privacy::not_blocked_either_way(viewer, "u.id")));
+        .and_where(Expr::cust(privacy::outside_blocks(viewer, "u.id")));
     let mut ranked = Query::select();
     ranked.column(Asterisk).from_subquery(matches, "ranked");
     if let Some((rank, username)) = after {
