@@ -224,20 +224,6 @@ pub async fn list(
     fetch_page(db, complete_page(backend, inner, viewer)).await
 }
 
-/// The alias of a post's author in the inner query of a page, which the visibility rule
-/// reads (whether the author is locked).
-const A: &str = "pa";
-
-/// Joins the author of `p` as `pa`, for the visibility rule.
-fn join_author(select: &mut SelectStatement) {
-    select.join_as(
-        JoinType::InnerJoin,
-        user::Entity,
-        A,
-        Expr::col((A, user::Column::Id)).equals((P, post::Column::AuthorId)),
-    );
-}
-
 /// The inner query of "posts `user_id` liked" that the viewer may still see, driven by the
 /// `(user_id, id)` index on likes so that a page reads `limit` index entries in list order.
 fn liked_by(viewer: &Viewer, user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
@@ -252,8 +238,7 @@ fn liked_by(viewer: &Viewer, user_id: Uuid, after: Option<Uuid>, limit: u64) -> 
             Expr::col((P, post::Column::Id)).equals(("lk", like::Column::PostId)),
         )
         .and_where(Expr::col(("lk", like::Column::UserId)).eq(user_id));
-    join_author(&mut select);
-    select.and_where(Expr::cust(privacy::post_visible(viewer, P, A)));
+    select.and_where(Expr::cust(privacy::post_visible(viewer, P)));
     keyset(&mut select, sort_key, after, limit);
     select
 }
@@ -300,11 +285,10 @@ fn filtered(
             _ => matches_words_sqlite(words),
         });
     }
-    join_author(&mut select);
     select.and_where(Expr::cust(if filter.include_muted {
-        privacy::post_visible(viewer, P, A)
+        privacy::post_visible(viewer, P)
     } else {
-        privacy::post_listed(viewer, P, A)
+        privacy::post_listed(viewer, P)
     }));
     keyset(&mut select, sort_key, after, limit);
     select
@@ -467,8 +451,7 @@ pub async fn find(
         .from_as(post::Entity, P)
         .and_where(Expr::col((P, post::Column::Id)).eq(id))
         .to_owned();
-    join_author(&mut inner);
-    inner.and_where(Expr::cust(privacy::post_visible(viewer, P, A)));
+    inner.and_where(Expr::cust(privacy::post_visible(viewer, P)));
     PostRow::find_by_statement(complete_page(backend, inner, viewer))
         .one(db)
         .await
@@ -495,8 +478,7 @@ pub async fn visible_author(
         .column((P, post::Column::AuthorId))
         .from_as(post::Entity, P)
         .and_where(Expr::col((P, post::Column::Id)).eq(id));
-    join_author(&mut select);
-    select.and_where(Expr::cust(privacy::post_visible(viewer, P, A)));
+    select.and_where(Expr::cust(privacy::post_visible(viewer, P)));
     viewer.join_columns(&mut select);
     let statement = db
         .get_database_backend()

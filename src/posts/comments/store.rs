@@ -82,14 +82,8 @@ pub async fn find_visible(
             "p",
             Expr::col(("p", post::Column::Id)).equals(("c", comment::Column::PostId)),
         )
-        .join_as(
-            JoinType::InnerJoin,
-            user::Entity,
-            "pa",
-            Expr::col(("pa", user::Column::Id)).equals(("p", post::Column::AuthorId)),
-        )
         .and_where(Expr::col(("c", comment::Column::Id)).eq(id))
-        .and_where(Expr::cust(privacy::post_visible(viewer, "p", "pa")))
+        .and_where(Expr::cust(privacy::post_visible(viewer, "p")))
         .and_where(Expr::cust(privacy::not_blocked_either_way(
             viewer,
             "c.author_id",
