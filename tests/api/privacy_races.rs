@@ -497,3 +497,53 @@ both_databases!(
     two_accounts_blocking_each_other_at_once_both_hold,
     a_storm_of_follows_and_blocks_never_breaks_the_rules,
 );
+
+// ---------------------------------------------------------------------------------------
+// Posts racing a lock
+// ---------------------------------------------------------------------------------------
+
+/// Posts written while their author locks the account are hidden from a logged-out reader
+/// like every other post of the account, once the lock has answered; and unlocking shows
+/// them all again.
+async fn posts_written_while_the_account_locks_are_hidden_with_the_others(app: TestApp) {
+    let alice = app.user("alice").await;
+    for round in 0..4 {
+        let mut tasks = JoinSet::new();
+        for n in 0..6 {
+            let (client, url, token) = (
+                app.client.clone(),
+                app.url(crate::helpers::POSTS),
+                alice.clone(),
+            );
+            tasks.spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({"content": format!("round {round} post {n}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            });
+        }
+        app.set_locked(&alice, true).await;
+        while let Some(status) = tasks.join_next().await {
+            assert_eq!(status.unwrap(), StatusCode::CREATED);
+        }
+        let anonymous = app.get_ok("/api/v1/posts?limit=100", None).await;
+        assert_eq!(
+            anonymous["items"].as_array().unwrap().len(),
+            0,
+            "round {round}: a locked account's posts are hidden: {anonymous}"
+        );
+        app.set_locked(&alice, false).await;
+        let anonymous = app.get_ok("/api/v1/posts?limit=100", None).await;
+        assert_eq!(
+            anonymous["items"].as_array().unwrap().len(),
+            6 * (round + 1),
+            "round {round}: unlocked, every post is public again"
+        );
+    }
+}
+
+both_databases!(posts_written_while_the_account_locks_are_hidden_with_the_others);
