@@ -13,10 +13,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use uuid::Uuid;
@@ -158,6 +160,25 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     .ok();
     db.close().await.ok();
     result
+}
+
+/// Inserts `row` unless a row with the same values in the `unique` columns (a unique index)
+/// exists; returns whether it was inserted. The index decides between concurrent inserts, so
+/// a repeat, or a race of two, leaves one row and the first one's id.
+pub async fn insert_once<A, C>(db: &impl ConnectionTrait, row: A, unique: C) -> Result<bool, DbErr>
+where
+    A: ActiveModelTrait,
+    C: IntoIterator<Item = <A::Entity as EntityTrait>::Column>,
+{
+    let inserted = <A::Entity as EntityTrait>::insert(row)
+        .on_conflict(OnConflict::columns(unique).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await;
+    match inserted {
+        Ok(rows) => Ok(rows > 0),
+        Err(DbErr::RecordNotInserted) => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock up front

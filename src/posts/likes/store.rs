@@ -1,7 +1,7 @@
 //! Queries on likes.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, JoinType, OnConflict, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter,
@@ -9,7 +9,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::db::new_id;
+use crate::db::{insert_once, new_id};
 use crate::posts::entity::like;
 use crate::privacy;
 use crate::users::entity::user;
@@ -23,23 +23,14 @@ pub async fn like(
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let inserted = like::Entity::insert(like::ActiveModel {
+    let row = like::ActiveModel {
         id: Set(new_id()),
         post_id: Set(post_id),
         user_id: Set(user_id),
         created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([like::Column::PostId, like::Column::UserId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await;
-    match inserted {
-        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
-        Err(error) => Err(error),
-    }
+    };
+    insert_once(db, row, [like::Column::PostId, like::Column::UserId]).await?;
+    Ok(())
 }
 
 /// Removes the like if there is one.

@@ -184,19 +184,7 @@ pub async fn accept_request(
     user: AuthUser,
     username: &str,
 ) -> Result<(), AppError> {
-    let (target, now) = (user.user_id, state.clock.now());
-    let owned = username.to_owned();
-    with_pair(state, user, username, move |transaction, requester| {
-        let username = owned.clone();
-        Box::pin(async move {
-            if !store::remove_request(transaction, requester.id, target).await? {
-                return Ok(Err(no_such_request(&username)));
-            }
-            store::follow(transaction, requester.id, target, now).await?;
-            Ok(Ok(()))
-        })
-    })
-    .await
+    answer_request(state, user, username, true).await
 }
 
 /// Rejects the pending request of `username` to follow `user`. 404 when there is none.
@@ -205,13 +193,26 @@ pub async fn reject_request(
     user: AuthUser,
     username: &str,
 ) -> Result<(), AppError> {
-    let target = user.user_id;
-    let owned = username.to_owned();
+    answer_request(state, user, username, false).await
+}
+
+/// Takes the pending request of `username` to follow `user` away, and with `accept` makes it
+/// a follow, in one transaction: of an accept racing a cancellation or a rejection, one
+/// finds the request and the other a 404.
+async fn answer_request(
+    state: &AppState,
+    user: AuthUser,
+    username: &str,
+    accept: bool,
+) -> Result<(), AppError> {
+    let (target, now) = (user.user_id, state.clock.now());
     with_pair(state, user, username, move |transaction, requester| {
-        let username = owned.clone();
         Box::pin(async move {
             if !store::remove_request(transaction, requester.id, target).await? {
-                return Ok(Err(no_such_request(&username)));
+                return Ok(Err(no_such_request(&requester.username)));
+            }
+            if accept {
+                store::follow(transaction, requester.id, target, now).await?;
             }
             Ok(Ok(()))
         })

@@ -3,16 +3,14 @@
 //! ([`lock_pair`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{
-    Expr, ExprTrait, JoinType, OnConflict, Order, Query, SelectStatement, UnionType,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
-use crate::db::new_id;
+use crate::db::{insert_once, new_id};
 use crate::users::entity::{block, follow, follow_request, mute, user};
 use crate::users::{RelationFlags, Relations};
 
@@ -105,24 +103,14 @@ pub async fn follow(
     followee: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let inserted = follow::Entity::insert(follow::ActiveModel {
+    let row = follow::ActiveModel {
         id: Set(new_id()),
         follower_id: Set(follower),
         followee_id: Set(followee),
         created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([follow::Column::FollowerId, follow::Column::FolloweeId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await;
-    let created = match inserted {
-        Ok(rows) => rows > 0,
-        Err(DbErr::RecordNotInserted) => false,
-        Err(error) => return Err(error),
     };
+    let unique = [follow::Column::FollowerId, follow::Column::FolloweeId];
+    let created = insert_once(db, row, unique).await?;
     if created {
         adjust_follow_counts(db, follower, followee, 1).await?;
     }
@@ -191,27 +179,17 @@ pub async fn request(
     target: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let inserted = follow_request::Entity::insert(follow_request::ActiveModel {
+    let row = follow_request::ActiveModel {
         id: Set(new_id()),
         requester_id: Set(requester),
         target_id: Set(target),
         created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([
-            follow_request::Column::RequesterId,
-            follow_request::Column::TargetId,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await;
-    match inserted {
-        Ok(rows) => Ok(rows > 0),
-        Err(DbErr::RecordNotInserted) => Ok(false),
-        Err(error) => Err(error),
-    }
+    };
+    let unique = [
+        follow_request::Column::RequesterId,
+        follow_request::Column::TargetId,
+    ];
+    insert_once(db, row, unique).await
 }
 
 /// Removes the pending request of `requester` to `target`; returns whether there was one.
@@ -281,24 +259,18 @@ pub async fn block(
     blocked: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let inserted = block::Entity::insert(block::ActiveModel {
+    let row = block::ActiveModel {
         id: Set(new_id()),
         blocker_id: Set(blocker),
         blocked_id: Set(blocked),
         created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([block::Column::BlockerId, block::Column::BlockedId])
-            .do_nothing()
-            .to_owned(),
+    };
+    insert_once(
+        db,
+        row,
+        [block::Column::BlockerId, block::Column::BlockedId],
     )
-    .exec_without_returning(db)
-    .await;
-    match inserted {
-        Ok(rows) => Ok(rows > 0),
-        Err(DbErr::RecordNotInserted) => Ok(false),
-        Err(error) => Err(error),
-    }
+    .await
 }
 
 /// Removes the block if there is one.
@@ -318,23 +290,14 @@ pub async fn mute(
     muted: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let inserted = mute::Entity::insert(mute::ActiveModel {
+    let row = mute::ActiveModel {
         id: Set(new_id()),
         muter_id: Set(muter),
         muted_id: Set(muted),
         created_at: Set(now),
-    })
-    .on_conflict(
-        OnConflict::columns([mute::Column::MuterId, mute::Column::MutedId])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db)
-    .await;
-    match inserted {
-        Ok(_) | Err(DbErr::RecordNotInserted) => Ok(()),
-        Err(error) => Err(error),
-    }
+    };
+    insert_once(db, row, [mute::Column::MuterId, mute::Column::MutedId]).await?;
+    Ok(())
 }
 
 /// Removes the mute if there is one.
