@@ -6,6 +6,7 @@
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 
+pub use crate::helpers::assert_problem_status;
 use crate::helpers::{POSTS, TestApp, ids, json_created, json_ok, post_path, with_param};
 
 pub const ME: &str = "/api/v1/me";
@@ -150,23 +151,6 @@ pub async fn assert_empty_204(response: Response, what: &str) {
     let text = response.text().await.unwrap();
     assert_eq!(status, StatusCode::NO_CONTENT, "{what}: {text}");
     assert!(text.is_empty(), "{what}: a 204 has no body: {text}");
-}
-
-/// Asserts a problem+json with `status` and some `code`, for answers whose code the
-/// contract leaves open; returns the body.
-pub async fn assert_problem_status(response: Response, status: u16, what: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status, "{what}");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json", "{what}");
-    let body: Value = response.json().await.expect("problem body is JSON");
-    assert_eq!(body["status"], status, "{what}: {body}");
-    assert!(body["code"].is_string(), "{what}: a code: {body}");
-    body
 }
 
 impl TestApp {
