@@ -21,8 +21,8 @@ use crate::error::{problem_json_fallback, route_not_found};
 use crate::server::ConnectionLimits;
 pub use crate::state::AppState;
 use crate::{
-    accounts, auth, db, docs, media, ops, overload, posts, ratelimit, scheduler, security, server,
-    telemetry, users,
+    accounts, auth, db, docs, media, notifications, ops, overload, posts, ratelimit, scheduler,
+    security, server, stream, telemetry, users,
 };
 
 /// How often clients whose budgets are whole again are forgotten.
@@ -49,6 +49,8 @@ fn v1_routes() -> OpenApiRouter<AppState> {
         .merge(posts::routes::router())
         .merge(posts::likes::routes::router())
         .merge(posts::comments::routes::router())
+        .merge(notifications::routes::router())
+        .merge(stream::routes::router())
 }
 
 /// The complete HTTP application: API routes, docs, fallbacks and middleware.
@@ -71,7 +73,8 @@ pub fn router(state: AppState) -> Router {
             v1.route_layer(from_fn_with_state(
                 state.clone(),
                 auth::refuse_dead_tokens_first,
-            )),
+            ))
+            .route_layer(from_fn_with_state(state.clone(), stream::publish_signals)),
         )
         .merge(files);
     let app = budgeted
@@ -152,6 +155,14 @@ impl Application {
         tracing::info!(address = %self.listener.local_addr()?, "serving");
         let cleanup = media::cleanup::CleanupTask::spawn(self.state.clone());
         let publisher = scheduler::publisher::Publisher::spawn(self.state.clone());
+        let dispatcher = stream::dispatch::Dispatcher::spawn(self.state.clone());
+        // Streams never finish by themselves: end them as soon as shutdown begins, so that
+        // draining waits only for ordinary requests.
+        let hub = self.state.stream.clone();
+        let shutdown = async move {
+            shutdown.await;
+            hub.close();
+        };
         let forgetting = self.state.rate_limiter.clone().map(|limiter| {
             tokio::spawn(async move {
                 let mut interval = tokio::time::interval(FORGET_IDLE_CLIENTS_EVERY);
@@ -169,6 +180,7 @@ impl Application {
         if let Some(forgetting) = forgetting {
             forgetting.abort();
         }
+        dispatcher.stop().await;
         publisher.stop().await;
         cleanup.stop().await;
         self.state.db.close_by_ref().await.ok();

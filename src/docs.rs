@@ -49,6 +49,8 @@ RFC 9457 `application/problem+json` with a stable `code`. Authenticate with \
         (name = "Tags", description = "Hashtags and their posts."),
         (name = "Likes", description = "Liking posts."),
         (name = "Comments", description = "Comments on posts."),
+        (name = "Notifications", description = "What others did that concerns you, and your published scheduled posts."),
+        (name = "Stream", description = "Server-Sent Events: new posts in your feed, their edits and deletions, and your notifications, as they happen."),
         (name = "Scheduled posts", description = "Posts published later, exactly once, by the server itself."),
         (name = "Media", description = "Uploaded images and their files."),
         (name = "Operations", description = "Liveness and readiness probes."),
@@ -814,5 +816,86 @@ pub mod examples {
             "not_found",
             "There is no comment with this id.",
         )
+    }
+
+    pub fn notification() -> Value {
+        json!({
+            "id": "019acc10-3c1e-7a40-8d2b-6f5e4c3b2a19",
+            "type": "comment",
+            "created_at": "2026-11-28T21:05:37.402219Z",
+            "read": false,
+            "account": {"id": "019acbe0-8d12-7b41-b7c4-0f3e2a9d5c11", "username": "bob",
+                "display_name": "Bob Builder",
+                "avatar_url": "http://127.0.0.1:8080/media/5f0c2a7e9b1d4c3a8e6f7a2b1c0d9e8f.jpg"},
+            "post": post(),
+            "comment": comment()
+        })
+    }
+
+    pub fn notification_page() -> Value {
+        let follow = json!({
+            "id": "019acc0f-11aa-7b2c-9d3e-4f5a6b7c8d9e",
+            "type": "follow",
+            "created_at": "2026-11-28T20:58:02.113052Z",
+            "read": true,
+            "account": {"id": "019acbe0-8d12-7b41-b7c4-0f3e2a9d5c11", "username": "bob",
+                "display_name": "Bob Builder", "avatar_url": null},
+            "post": null,
+            "comment": null
+        });
+        json!({"items": [notification(), follow], "next_cursor": null})
+    }
+
+    pub fn invalid_types() -> Value {
+        problem(
+            400,
+            "Bad Request",
+            "invalid_query",
+            "`types` must be a comma-separated list of: follow, follow_request, follow_accepted, like, comment, mention, published.",
+        )
+    }
+
+    pub fn notification_not_found() -> Value {
+        problem(
+            404,
+            "Not Found",
+            "not_found",
+            "You have no notification with this id.",
+        )
+    }
+
+    pub fn stream_events() -> Value {
+        Value::String(format!(
+            "id: 019acc02-0a4d-7e61-9c3b-55e0f2d8a917\nevent: post\ndata: {}\n\n: ping\n\n\
+             id: 019acc10-3c1e-7a40-8d2b-6f5e4c3b2a19\nevent: notification\ndata: {}\n\n\
+             id: 019acc11-0b2c-7d3e-8f40-5a6b7c8d9e0f\nevent: post.delete\ndata: {{\"id\":\"019acc02-0a4d-7e61-9c3b-55e0f2d8a917\"}}\n\n",
+            post(),
+            notification()
+        ))
+    }
+
+    pub fn invalid_last_event_id() -> Value {
+        problem(
+            400,
+            "Bad Request",
+            "invalid_last_event_id",
+            "`Last-Event-ID` must be the id of an event this stream sent.",
+        )
+    }
+
+    pub fn too_many_streams() -> Value {
+        problem(
+            429,
+            "Too Many Requests",
+            "too_many_streams",
+            "An account may hold at most 8 open streams; close one first.",
+        )
+    }
+
+    pub fn stream_ticket() -> Value {
+        json!({
+            "ticket": "kq0dS1J2xVYv7mJ8zQ3hXl4c9bTtR6wNfYpGa5eUo2M",
+            "expires_at": "2026-11-28T21:06:37.402219Z"
+        })
     }
 }

@@ -20,6 +20,8 @@
 //!   `/me` and `/users`.
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
 //! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments.
+//! - [`notifications`]: notifications, written with the actions they tell of.
+//! - [`stream`]: the real-time stream (Server-Sent Events), across server processes.
 //! - [`scheduler`]: scheduled posts and the in-process publisher (durable, exactly once).
 //! - [`server`]: the HTTP listener: header deadlines, connection cap, graceful drain.
 //! - [`ratelimit`]: per-client request budgets and the client address behind proxies.
@@ -42,6 +44,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod media;
+pub mod notifications;
 pub mod ops;
 pub mod overload;
 pub mod pagination;
@@ -53,6 +56,7 @@ pub mod security;
 pub mod seed;
 pub mod server;
 pub mod state;
+pub mod stream;
 pub mod telemetry;
 pub mod users;
 

@@ -16,6 +16,7 @@ use crate::db;
 use crate::media::storage::MediaStore;
 use crate::overload::Admission;
 use crate::ratelimit::RateLimiter;
+use crate::stream::Hub;
 
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
@@ -40,6 +41,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// The bound on requests in progress, and their deadline.
     pub admission: Admission,
+    /// The streams open on this process, and how signals reach them.
+    pub stream: Hub,
 }
 
 impl AppState {
@@ -64,6 +67,7 @@ impl AppState {
             publisher_wake: Arc::new(Notify::new()),
             rate_limiter: RateLimiter::from_config(&config),
             admission: Admission::new(config.max_concurrent_requests, config.request_timeout),
+            stream: Hub::new(!config.database_url.starts_with("sqlite:")),
             db,
             config: Arc::new(config),
             clock,

@@ -13,9 +13,11 @@ use crate::db::{self, new_id};
 use crate::error::AppError;
 use crate::idempotency::{self, Created, IdempotencyKey, Outcome};
 use crate::media::{self, store as media_store};
+use crate::notifications;
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::privacy::Visibility;
 use crate::state::AppState;
+use crate::stream::{self, Signal};
 use crate::users;
 
 pub fn not_found() -> AppError {
@@ -92,7 +94,7 @@ pub async fn create(
                         content: draft.content.into_inner(),
                         visibility: draft.visibility,
                         tags,
-                        mentions,
+                        mentions: mentions.clone(),
                         created_at: now,
                     },
                 )
@@ -100,13 +102,22 @@ pub async fn create(
                 media_store::attach(transaction, id, author.user_id, &draft.media_ids)
                     .await?
                     .map_err(|media_store::AttachError::Unavailable(id)| media::unavailable(id))?;
+                notifications::notify_mentions(transaction, author.user_id, id, None, &mentions, now)
+                    .await?;
                 Ok((Created::Post(id), id))
             })
         },
     )
     .await?;
     let id = match outcome {
-        Outcome::New(id) | Outcome::Replay(Created::Post(id) | Created::Schedule(id)) => id,
+        Outcome::New(id) => {
+            stream::emit(Signal::Post {
+                id,
+                author: author.user_id,
+            });
+            id
+        }
+        Outcome::Replay(Created::Post(id) | Created::Schedule(id)) => id,
     };
     get_by_id(state, &Viewer::Verified(author), id).await
 }
@@ -154,6 +165,7 @@ pub async fn update(
             Some(content.into_inner())
         }
     };
+    let now = state.clock.now();
     let transaction = db::begin_write(&state.db).await?;
     let change = match content {
         None => None,
@@ -163,8 +175,18 @@ pub async fn update(
             content,
         }),
     };
-    store::update(&transaction, id, change, visibility, state.clock.now()).await?;
+    let mentions = change.as_ref().map(|change| change.mentions.clone());
+    store::update(&transaction, id, change, visibility, now).await?;
+    if let Some(mentions) = mentions {
+        notifications::notify_mentions(&transaction, user.user_id, id, None, &mentions, now)
+            .await?;
+    }
     transaction.commit().await?;
+    stream::emit(Signal::PostUpdate {
+        event: new_id(),
+        id,
+        author: user.user_id,
+    });
     get_by_id(state, &Viewer::Verified(user), id).await
 }
 
@@ -178,6 +200,11 @@ pub async fn delete(state: &AppState, user: AuthUser, id: &str) -> Result<(), Ap
         return Err(not_found());
     }
     transaction.commit().await?;
+    stream::emit(Signal::PostDelete {
+        event: new_id(),
+        id,
+        author: user.user_id,
+    });
     for key in keys {
         media::remove_file(state, &key).await;
     }
@@ -329,8 +356,23 @@ async fn page_of_posts(
     Ok(page.respond(posts, next_cursor))
 }
 
+/// The posts among `ids` that the viewer may see, by id (hydrated together).
+pub async fn by_ids(
+    state: &AppState,
+    viewer: &Viewer,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Post>, AppError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = store::find_many(&state.db, ids, viewer).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let posts = posts_from_rows(state, rows).await?;
+    Ok(ids.into_iter().zip(posts).collect())
+}
+
 /// Completes rows into posts (at most one more query, for images), keeping their order.
-async fn posts_from_rows(state: &AppState, rows: Vec<PostRow>) -> Result<Vec<Post>, AppError> {
+pub async fn posts_from_rows(state: &AppState, rows: Vec<PostRow>) -> Result<Vec<Post>, AppError> {
     let mut extras = store::hydrate(&state.db, &rows).await?;
     Ok(rows
         .into_iter()

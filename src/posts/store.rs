@@ -355,6 +355,30 @@ fn home_feed(
         .to_owned()
 }
 
+/// The viewer's home-feed posts newer than `since`, oldest first: what the stream
+/// replays. The feed's authors are read as for the feed ([`feed_authors`]), so the rule
+/// is the feed's.
+pub async fn feed_since(
+    db: &impl ConnectionTrait,
+    viewer: &Viewer,
+    since: Uuid,
+    limit: u64,
+) -> Result<Vec<PostRow>, DbErr> {
+    let backend = db.get_database_backend();
+    let inner = page_select((P, "id"))
+        .from_as(post::Entity, P)
+        .and_where(Expr::col((P, post::Column::AuthorId)).in_subquery(feed_authors(viewer)))
+        .and_where(Expr::col((P, post::Column::Id)).gt(since))
+        .order_by((P, post::Column::Id), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let mut rows = PostRow::find_by_statement(complete_page(backend, inner, viewer))
+        .all(db)
+        .await?;
+    rows.sort_unstable_by_key(|row| row.sort_key);
+    Ok(rows)
+}
+
 /// The authors of the viewer's home feed: everyone they follow whose posts they may see
 /// and have not muted, and themselves.
 fn feed_authors(viewer: &Viewer) -> SelectStatement {
@@ -453,6 +477,37 @@ pub async fn find(
         .to_owned();
     inner.and_where(Expr::cust(privacy::post_visible(viewer, P)));
     PostRow::find_by_statement(complete_page(backend, inner, viewer))
+        .one(db)
+        .await
+}
+
+/// The posts among `ids` that the viewer may see, as list rows, in one statement (plus
+/// the token lookup, which it carries as every list does).
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+    viewer: &Viewer,
+) -> Result<Vec<PostRow>, DbErr> {
+    let mut inner = page_select((P, "id"))
+        .from_as(post::Entity, P)
+        .and_where(Expr::col((P, post::Column::Id)).is_in(ids.iter().copied()))
+        .to_owned();
+    inner.and_where(Expr::cust(privacy::post_visible(viewer, P)));
+    let backend = db.get_database_backend();
+    PostRow::find_by_statement(complete_page(backend, inner, viewer))
+        .all(db)
+        .await
+}
+
+/// The post `id` as nobody in particular sees it (`liked` is `None`), whoever may see it:
+/// for the stream, which renders a post once and decides per recipient who receives it.
+pub async fn find_unchecked(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<PostRow>, DbErr> {
+    let inner = page_select((P, "id"))
+        .from_as(post::Entity, P)
+        .and_where(Expr::col((P, post::Column::Id)).eq(id))
+        .to_owned();
+    let backend = db.get_database_backend();
+    PostRow::find_by_statement(complete_page(backend, inner, &Viewer::Anonymous))
         .one(db)
         .await
 }

@@ -89,7 +89,7 @@ pub fn outside_blocks(viewer: &Viewer, account: &str) -> String {
     if viewer.is_anonymous() {
         return "TRUE".to_owned();
     }
-    format!("{account} NOT IN ({})", hidden_authors(false))
+    format!("{account} NOT IN ({})", hidden_authors(VIEWER_ID, false))
 }
 
 /// SQL: the viewer does not mute `account`. Always true for an anonymous viewer.
@@ -102,42 +102,54 @@ pub fn not_muted(viewer: &Viewer, account: &str) -> String {
     )
 }
 
-/// SQL: the accounts whose posts the viewer's reads leave out: those across a block either
-/// way, and, for lists that hide them (`with_mutes`), those the viewer mutes. Read once per
-/// statement from the blocks' and mutes' indexes by either party, as a set (a hashed
-/// subplan on PostgreSQL, an ephemeral index on SQLite) that each row is looked up in.
-fn hidden_authors(with_mutes: bool) -> String {
+/// SQL: the accounts whose posts the account `who` (an SQL expression: [`VIEWER_ID`], or a
+/// column) does not see: those across a block either way, and, for lists that hide them
+/// (`with_mutes`), those `who` mutes. Read once per statement from the blocks' and mutes'
+/// indexes by either party, as a set (a hashed subplan on PostgreSQL, an ephemeral index on
+/// SQLite) that each row is looked up in.
+fn hidden_authors(who: &str, with_mutes: bool) -> String {
     let mut sql = format!(
-        "SELECT vb.blocked_id FROM blocks vb WHERE vb.blocker_id = {VIEWER_ID} \
-         UNION ALL SELECT vb.blocker_id FROM blocks vb WHERE vb.blocked_id = {VIEWER_ID}"
+        "SELECT vb.blocked_id FROM blocks vb WHERE vb.blocker_id = {who} \
+         UNION ALL SELECT vb.blocker_id FROM blocks vb WHERE vb.blocked_id = {who}"
     );
     if with_mutes {
         sql.push_str(&format!(
-            " UNION ALL SELECT vm.muted_id FROM mutes vm WHERE vm.muter_id = {VIEWER_ID}"
+            " UNION ALL SELECT vm.muted_id FROM mutes vm WHERE vm.muter_id = {who}"
         ));
     }
     sql
 }
 
-/// SQL: the rule for the post `post` (an alias of `posts`), leaving out muted authors too
-/// when `with_mutes`.
+/// SQL: the post `post` (an alias of `posts`) is public: everyone may see it.
+fn public_post(post: &str) -> String {
+    format!(
+        "({post}.visibility = 'public' AND (SELECT va.locked FROM users va WHERE va.id = {post}.author_id) = FALSE)"
+    )
+}
+
+/// SQL: the rule for the post `post` (an alias of `posts`) seen by the account `who` (an
+/// SQL expression), leaving out muted authors too when `with_mutes`.
 ///
 /// Whether the author is locked is read by a correlated subquery on the users' primary key
 /// rather than by joining the author into the statement: PostgreSQL planned the join as a
-/// hash join over every user. The viewer's blocks, mutes and follows are sets read once
+/// hash join over every user. The account's blocks, mutes and follows are sets read once
 /// per statement, so that a row costs hash lookups and that one primary-key probe.
-fn post_rule(viewer: &Viewer, post: &str, with_mutes: bool) -> String {
-    let public = format!(
-        "({post}.visibility = 'public' AND (SELECT va.locked FROM users va WHERE va.id = {post}.author_id) = FALSE)"
-    );
-    if viewer.is_anonymous() {
-        return public;
-    }
+fn post_rule_for(who: &str, post: &str, with_mutes: bool) -> String {
     format!(
-        "({post}.author_id = {VIEWER_ID} OR ({post}.author_id NOT IN ({hidden}) AND ({public} \
-         OR {post}.author_id IN (SELECT vf.followee_id FROM follows vf WHERE vf.follower_id = {VIEWER_ID}))))",
-        hidden = hidden_authors(with_mutes),
+        "({post}.author_id = {who} OR ({post}.author_id NOT IN ({hidden}) AND ({public} \
+         OR {post}.author_id IN (SELECT vf.followee_id FROM follows vf WHERE vf.follower_id = {who}))))",
+        hidden = hidden_authors(who, with_mutes),
+        public = public_post(post),
     )
+}
+
+/// SQL: the rule for the post `post` seen by the statement's viewer; an anonymous viewer
+/// sees public posts only.
+fn post_rule(viewer: &Viewer, post: &str, with_mutes: bool) -> String {
+    if viewer.is_anonymous() {
+        return public_post(post);
+    }
+    post_rule_for(VIEWER_ID, post, with_mutes)
 }
 
 /// SQL: the viewer may see the post `post` (an alias of `posts`): the rule of this module.
@@ -149,6 +161,41 @@ pub fn post_visible(viewer: &Viewer, post: &str) -> String {
 /// muted accounts (feed, `/posts`, tag lists).
 pub fn post_listed(viewer: &Viewer, post: &str) -> String {
     post_rule(viewer, post, true)
+}
+
+/// SQL: the account `who` (an SQL expression, such as a column) may see the post `post`
+/// and finds it in the lists that hide muted accounts: the home feed and the stream. For
+/// statements that are about other accounts than the viewer (who receives a stream event).
+pub fn post_listed_to(who: &str, post: &str) -> String {
+    post_rule_for(who, post, true)
+}
+
+/// SQL: the account `who` (an SQL expression) may see the post `post`.
+pub fn post_visible_to(who: &str, post: &str) -> String {
+    post_rule_for(who, post, false)
+}
+
+/// SQL: what `actor` does may reach `recipient` (both SQL expressions naming accounts) as a
+/// notification or a stream event: neither blocks the other and `recipient` does not mute
+/// `actor`. An account's own actions always pass (whether to notify them is the caller's
+/// rule).
+pub fn reaches(recipient: &str, actor: &str) -> String {
+    format!(
+        "({actor} = {recipient} OR {actor} NOT IN ({}))",
+        hidden_authors(recipient, true)
+    )
+}
+
+/// SQL: the notification `notification` (an alias of `notifications`, of the statement's
+/// viewer) is shown to them: its actor reaches them now ([`reaches`]: a block or a mute
+/// made since hides it) and the post it points to, if any, is visible to them now.
+pub fn notification_shown(notification: &str) -> String {
+    format!(
+        "({reaches} AND ({notification}.post_id IS NULL OR EXISTS (SELECT 1 FROM posts np \
+         WHERE np.id = {notification}.post_id AND {visible})))",
+        reaches = reaches(VIEWER_ID, &format!("{notification}.actor_id")),
+        visible = post_visible_to(VIEWER_ID, "np"),
+    )
 }
 
 /// How the viewer and another account stand, as far as the account-level rules go.

@@ -36,11 +36,13 @@ use tokio::task::JoinHandle;
 use super::store;
 use crate::db::{self, new_id};
 use crate::media::store as media_store;
+use crate::notifications::{self, Kind, store::Notice};
 use crate::posts::domain::hashtags;
 use crate::posts::service::mentioned;
 use crate::posts::store as post_store;
 use crate::privacy::Visibility;
 use crate::state::AppState;
+use crate::stream::{self, Signal};
 
 /// Schedules published per transaction.
 const BATCH: u64 = 50;
@@ -111,8 +113,13 @@ async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
 }
 
 /// Publishes every schedule due as of `state.clock`, in rounds of [`BATCH`]; returns how
-/// many it published.
+/// many it published. Each post reaches the streams as a new post, with its author's
+/// `published` notification and its mentions.
 pub async fn publish_due(state: &AppState) -> anyhow::Result<u64> {
+    stream::collect(state, publish_rounds(state)).await
+}
+
+async fn publish_rounds(state: &AppState) -> anyhow::Result<u64> {
     let mut published = 0;
     loop {
         let now = state.clock.now();
@@ -121,6 +128,7 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<u64> {
                 let due = store::claim_due(transaction, now, BATCH).await?;
                 for schedule in &due {
                     let post_id = new_id();
+                    let mentions = mentioned(transaction, &schedule.content).await?;
                     post_store::insert(
                         transaction,
                         post_store::NewPost {
@@ -129,13 +137,23 @@ pub async fn publish_due(state: &AppState) -> anyhow::Result<u64> {
                             content: schedule.content.clone(),
                             visibility: Visibility::from_stored(&schedule.visibility),
                             tags: hashtags(&schedule.content),
-                            mentions: mentioned(transaction, &schedule.content).await?,
+                            mentions: mentions.clone(),
                             created_at: now,
                         },
                     )
                     .await?;
                     media_store::move_to_post(transaction, schedule.id, post_id).await?;
                     store::delete(transaction, schedule.id).await?;
+                    let author = schedule.author_id;
+                    notifications::notify_mentions(transaction, author, post_id, None, &mentions, now)
+                        .await?;
+                    notifications::notify(
+                        transaction,
+                        Notice::post(Kind::Published, author, author, post_id),
+                        now,
+                    )
+                    .await?;
+                    stream::emit(Signal::Post { id: post_id, author });
                 }
                 Ok(due.len() as u64)
             })

@@ -15,7 +15,8 @@ use crate::helpers::{TestApp, id_of, json_ok, post_path};
 async fn downgrade_and_restart(app: &mut TestApp) -> TestApp {
     app.stop().await;
     let db = Database::connect(&app.database_url).await.unwrap();
-    Migrator::down(&db, Some(1))
+    // The notifications migration, then the privacy one.
+    Migrator::down(&db, Some(2))
         .await
         .expect("the privacy migration reverts");
     let columns = sea_orm::ConnectionTrait::query_one_raw(

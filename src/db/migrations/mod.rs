@@ -9,6 +9,7 @@ mod m0002_profiles_follows;
 mod m0003_posts;
 mod m0004_scheduled_posts;
 mod m0005_privacy;
+mod m0006_notifications;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_posts::Migration),
             Box::new(m0004_scheduled_posts::Migration),
             Box::new(m0005_privacy::Migration),
+            Box::new(m0006_notifications::Migration),
         ]
     }
 }

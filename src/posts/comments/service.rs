@@ -9,6 +9,7 @@ use super::{Comment, store};
 use crate::auth::{AuthUser, Viewer, ensure_owner};
 use crate::db::{self, new_id};
 use crate::error::{AppError, is_foreign_key_violation};
+use crate::notifications::{self, Kind, Notice};
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::posts::domain::Content;
 use crate::posts::service as posts;
@@ -43,6 +44,21 @@ async fn comments_from_rows(
         .collect())
 }
 
+/// The comments among `ids`, by id, for what embeds them (notifications, whose rule has
+/// already decided that the reader may see them).
+pub async fn by_ids(
+    state: &AppState,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Comment>, AppError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = store::find_many(&state.db, ids).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let comments = comments_from_rows(&state.db, rows, state).await?;
+    Ok(ids.into_iter().zip(comments).collect())
+}
+
 /// One page of the comments on the post `post_id`, oldest first, as the viewer's lists show
 /// them.
 pub async fn list(
@@ -73,9 +89,10 @@ pub async fn create(
     post_id: &str,
     content: &str,
 ) -> Result<Comment, AppError> {
-    let (post_id, _) = posts::visible(state, &Viewer::Verified(author), post_id).await?;
+    let (post_id, post_author) = posts::visible(state, &Viewer::Verified(author), post_id).await?;
     let content = parse_content(content)?.into_inner();
     let id = new_id();
+    let now = state.clock.now();
     let transaction = db::begin_write(&state.db).await?;
     let mentions = posts::mentioned(&transaction, &content).await?;
     store::insert(
@@ -85,7 +102,7 @@ pub async fn create(
             post_id,
             author_id: author.user_id,
             content,
-            created_at: state.clock.now(),
+            created_at: now,
         },
     )
     .await
@@ -98,6 +115,10 @@ pub async fn create(
         }
     })?;
     set_mentions(&transaction, MentionsOf::Comments, id, &mentions).await?;
+    let notice = Notice::comment(Kind::Comment, post_author, author.user_id, post_id, id);
+    notifications::notify(&transaction, notice, now).await?;
+    notifications::notify_mentions(&transaction, author.user_id, post_id, Some(id), &mentions, now)
+        .await?;
     // Read back inside the transaction: the post cannot vanish before the answer is built.
     let row = store::find(&transaction, id)
         .await?
@@ -145,12 +166,15 @@ pub async fn update(
     let content = parse_content(content)?.into_inner();
     let transaction = db::begin_write(&state.db).await?;
     let mentions = posts::mentioned(&transaction, &content).await?;
-    if !store::update_content(&transaction, id, content, state.clock.now()).await? {
+    let now = state.clock.now();
+    if !store::update_content(&transaction, id, content, now).await? {
         // Deleted (with the comment or its post) after it was looked up.
         return Err(not_found());
     }
     set_mentions(&transaction, MentionsOf::Comments, id, &mentions).await?;
     let row = store::find(&transaction, id).await?.ok_or_else(not_found)?;
+    notifications::notify_mentions(&transaction, user.user_id, row.post_id, Some(id), &mentions, now)
+        .await?;
     let comment = comments_from_rows(&transaction, vec![row], state)
         .await?
         .remove(0);

@@ -67,6 +67,15 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<CommentR
     CommentRow::find_by_statement(statement).one(db).await
 }
 
+/// The comments among `ids`, in one statement.
+pub async fn find_many(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<CommentRow>, DbErr> {
+    let select = select_comments()
+        .and_where(Expr::col(("c", comment::Column::Id)).is_in(ids.iter().copied()))
+        .to_owned();
+    let statement = db.get_database_backend().build(&select);
+    CommentRow::find_by_statement(statement).all(db).await
+}
+
 /// One comment by id as `viewer` sees it: `None` when there is no such comment, its post is
 /// hidden from the viewer, or a block stands between the viewer and its author.
 pub async fn find_visible(

@@ -4,6 +4,7 @@
 use crate::auth::{AuthUser, Viewer};
 use crate::db;
 use crate::error::{AppError, is_foreign_key_violation};
+use crate::notifications::{self, Kind, Notice};
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::posts::service as posts;
 use crate::state::AppState;
@@ -11,28 +12,40 @@ use crate::users::{self, User};
 
 use super::store;
 
-/// `user` likes the post `post_id`, once: a repeat keeps the first like.
+/// `user` likes the post `post_id`, once: a repeat keeps the first like. A new like
+/// notifies the post's author in the same transaction.
 pub async fn like(state: &AppState, user: AuthUser, post_id: &str) -> Result<(), AppError> {
-    let (post_id, _) = posts::visible(state, &Viewer::Verified(user), post_id).await?;
+    let (post_id, author) = posts::visible(state, &Viewer::Verified(user), post_id).await?;
+    let now = state.clock.now();
     let transaction = db::begin_write(&state.db).await?;
-    store::like(&transaction, post_id, user.user_id, state.clock.now())
+    let liked = store::like(&transaction, post_id, user.user_id, now)
         .await
         .map_err(|error| {
             // The post was deleted after it was looked up.
             if is_foreign_key_violation(&error) {
                 posts::not_found()
             } else {
-                error.into()
+                AppError::from(error)
             }
         })?;
+    if liked {
+        let notice = Notice::post(Kind::Like, author, user.user_id, post_id);
+        notifications::notify(&transaction, notice, now).await?;
+    }
     transaction.commit().await?;
     Ok(())
 }
 
-/// `user` no longer likes the post `post_id` (whether or not they did).
+/// `user` no longer likes the post `post_id` (whether or not they did); the like's
+/// notification goes with it.
 pub async fn unlike(state: &AppState, user: AuthUser, post_id: &str) -> Result<(), AppError> {
-    let (post_id, _) = posts::visible(state, &Viewer::Verified(user), post_id).await?;
-    store::unlike(&state.db, post_id, user.user_id).await?;
+    let (post_id, author) = posts::visible(state, &Viewer::Verified(user), post_id).await?;
+    let transaction = db::begin_write(&state.db).await?;
+    if store::unlike(&transaction, post_id, user.user_id).await? {
+        let notice = Notice::post(Kind::Like, author, user.user_id, post_id);
+        notifications::withdraw(&transaction, notice).await?;
+    }
+    transaction.commit().await?;
     Ok(())
 }
 

@@ -16,31 +16,31 @@ use crate::users::entity::user;
 
 /// Records that `user_id` likes `post_id`, once: a repeat changes nothing, so the first
 /// like keeps its id (its place in lists). The unique `(post_id, user_id)` index decides
-/// between concurrent likes.
+/// between concurrent likes. Returns whether the like is new.
 pub async fn like(
     db: &impl ConnectionTrait,
     post_id: Uuid,
     user_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let row = like::ActiveModel {
         id: Set(new_id()),
         post_id: Set(post_id),
         user_id: Set(user_id),
         created_at: Set(now),
     };
-    insert_once(db, row, [like::Column::PostId, like::Column::UserId]).await?;
-    Ok(())
+    insert_once(db, row, [like::Column::PostId, like::Column::UserId]).await
 }
 
-/// Removes the like if there is one.
-pub async fn unlike(db: &impl ConnectionTrait, post_id: Uuid, user_id: Uuid) -> Result<(), DbErr> {
-    like::Entity::delete_many()
+/// Removes the like if there is one; returns whether there was.
+pub async fn unlike(db: &impl ConnectionTrait, post_id: Uuid, user_id: Uuid) -> Result<bool, DbErr> {
+    let deleted = like::Entity::delete_many()
         .filter(like::Column::PostId.eq(post_id))
         .filter(like::Column::UserId.eq(user_id))
         .exec(db)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected;
+    Ok(deleted > 0)
 }
 
 /// A user who liked a post, with the like's id (the list's sort key).

@@ -8,6 +8,7 @@ use super::store::{self, Related};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{AppError, is_foreign_key_violation};
+use crate::notifications::{self, Kind, Notice};
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::privacy::{self, Standing};
 use crate::state::AppState;
@@ -213,6 +214,8 @@ async fn answer_request(
             }
             if accept {
                 store::follow(transaction, requester.id, target, now).await?;
+                let accepted = Notice::account(Kind::FollowAccepted, requester.id, target);
+                notifications::notify(transaction, accepted, now).await?;
             }
             Ok(Ok(()))
         })

@@ -11,6 +11,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::db::{insert_once, new_id};
+use crate::notifications::{self, Kind, Notice};
 use crate::users::entity::{block, follow, follow_request, mute, user};
 use crate::users::{RelationFlags, Relations};
 
@@ -113,6 +114,7 @@ pub async fn follow(
     let created = insert_once(db, row, unique).await?;
     if created {
         adjust_follow_counts(db, follower, followee, 1).await?;
+        notifications::notify(db, Notice::account(Kind::Follow, followee, follower), now).await?;
     }
     Ok(created)
 }
@@ -131,6 +133,7 @@ pub async fn unfollow(
         .rows_affected;
     if deleted > 0 {
         adjust_follow_counts(db, follower, followee, -1).await?;
+        notifications::withdraw(db, Notice::account(Kind::Follow, followee, follower)).await?;
     }
     Ok(deleted > 0)
 }
@@ -189,7 +192,12 @@ pub async fn request(
         follow_request::Column::RequesterId,
         follow_request::Column::TargetId,
     ];
-    insert_once(db, row, unique).await
+    let created = insert_once(db, row, unique).await?;
+    if created {
+        let notice = Notice::account(Kind::FollowRequest, target, requester);
+        notifications::notify(db, notice, now).await?;
+    }
+    Ok(created)
 }
 
 /// Removes the pending request of `requester` to `target`; returns whether there was one.
@@ -204,11 +212,16 @@ pub async fn remove_request(
         .exec(db)
         .await?
         .rows_affected;
+    if deleted > 0 {
+        let notice = Notice::account(Kind::FollowRequest, target, requester);
+        notifications::withdraw(db, notice).await?;
+    }
     Ok(deleted > 0)
 }
 
-/// Turns every pending request to `target` into a follow (with the counters), oldest
-/// first; returns how many there were. The caller holds `target`'s row locked (by the
+/// Turns every pending request to `target` into a follow (with the counters and the
+/// notifications: `follow_accepted` to each asker, `follow` to `target`, and the requests'
+/// own withdrawn), oldest first; returns how many there were. The caller holds `target`'s row locked (by the
 /// update that unlocked it), so no request to it can be added meanwhile.
 pub async fn accept_all_requests(
     db: &impl ConnectionTrait,
@@ -249,6 +262,13 @@ pub async fn accept_all_requests(
     )
     .await?;
     add_to_counter(db, &requesters, user::Column::FollowingCount, 1).await?;
+    for &requester in &requesters {
+        notifications::withdraw(db, Notice::account(Kind::FollowRequest, target, requester))
+            .await?;
+        notifications::notify(db, Notice::account(Kind::Follow, target, requester), now).await?;
+        let accepted = Notice::account(Kind::FollowAccepted, requester, target);
+        notifications::notify(db, accepted, now).await?;
+    }
     Ok(requesters.len())
 }
 
