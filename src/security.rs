@@ -54,6 +54,8 @@ pub fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
                 HeaderName::from_static("idempotency-key"),
+                // Sent by `EventSource` when it reconnects to the stream.
+                HeaderName::from_static("last-event-id"),
             ])
             .expose_headers(EXPOSED_HEADERS.map(HeaderName::from_static))
             .max_age(std::time::Duration::from_secs(600)),

@@ -1,0 +1,1 @@
+//! Notifications: every rule of the contract's "Notifications" section.

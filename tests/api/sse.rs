@@ -1,0 +1,1 @@
+//! A Server-Sent Events client for the tests.

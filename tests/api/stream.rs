@@ -1,0 +1,1 @@
+//! The stream: every rule of the contract's "The stream (real-time)" section.

@@ -1,0 +1,1 @@
+//! The stream across two server processes sharing one PostgreSQL database.
