@@ -64,7 +64,11 @@ pub async fn list_notifications(
     AppQuery(query): AppQuery<NotificationsQuery>,
     page: PageRequest,
 ) -> Result<PageResponse<Notification>, AppError> {
-    let kinds = query.types.as_deref().map(service::parse_kinds).transpose()?;
+    let kinds = query
+        .types
+        .as_deref()
+        .map(service::parse_kinds)
+        .transpose()?;
     let read = match query.unread.as_deref() {
         None => None,
         Some("true") => Some(false),
@@ -96,7 +100,8 @@ pub struct UnreadCount {
     operation_id = "count_unread_notifications",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The number of unread notifications.", body = UnreadCount),
+        (status = 200, description = "The number of unread notifications.", body = UnreadCount,
+            example = json!({"count": 3})),
     )
 )]
 pub async fn unread_count(
@@ -125,7 +130,8 @@ pub struct MarkRead {
     tag = "Notifications",
     operation_id = "mark_notifications_read",
     security(("bearer" = [])),
-    request_body(content = Option<MarkRead>, description = "Optional; an empty body marks every notification read."),
+    request_body(content = Option<MarkRead>, description = "Optional; an empty body marks every notification read.",
+        example = json!({"up_to_id": "019acc10-3c1e-7a40-8d2b-6f5e4c3b2a19"})),
     responses(
         (status = 204, description = "They are read."),
         (status = 404, description = "`up_to_id` is not one of your notifications.", body = Problem,

@@ -123,11 +123,7 @@ pub async fn notify(
             .to_owned(),
         )
         .to_owned();
-    let written = db
-        .execute(&insert)
-        .await?
-        .rows_affected()
-        > 0;
+    let written = db.execute(&insert).await?.rows_affected() > 0;
     if written {
         stream::emit(Signal::Notification {
             id,
@@ -161,7 +157,8 @@ pub async fn notify_mentions(
     mentioned: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let mut stale = notification::Entity::delete_many().filter(Column::Kind.eq(Kind::Mention.as_str()));
+    let mut stale =
+        notification::Entity::delete_many().filter(Column::Kind.eq(Kind::Mention.as_str()));
     stale = match comment {
         Some(comment) => stale.filter(Column::CommentId.eq(comment)),
         None => stale
@@ -195,6 +192,8 @@ pub struct ListFilter {
     pub before: Option<Uuid>,
     /// Newer than this one, oldest first (the stream's replay).
     pub since: Option<Uuid>,
+    /// Created from this time on.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 /// One notification with its actor's summary fields.
@@ -239,7 +238,10 @@ pub async fn list(
             Expr::col(("a", user::Column::DisplayName)),
             "actor_display_name",
         )
-        .expr_as(Expr::col(("a", user::Column::AvatarKey)), "actor_avatar_key")
+        .expr_as(
+            Expr::col(("a", user::Column::AvatarKey)),
+            "actor_avatar_key",
+        )
         .from_as(notification::Entity, "n")
         .join_as(
             JoinType::InnerJoin,
@@ -249,13 +251,18 @@ pub async fn list(
         );
     shown_to_viewer(&mut select);
     if let Some(kinds) = &filter.kinds {
-        select.and_where(Expr::col(("n", Column::Kind)).is_in(kinds.iter().map(|kind| kind.as_str())));
+        select.and_where(
+            Expr::col(("n", Column::Kind)).is_in(kinds.iter().map(|kind| kind.as_str())),
+        );
     }
     if let Some(read) = filter.read {
         select.and_where(Expr::col(("n", Column::Read)).eq(read));
     }
     if let Some(only) = filter.only {
         select.and_where(Expr::col(("n", Column::Id)).eq(only));
+    }
+    if let Some(not_before) = filter.not_before {
+        select.and_where(Expr::col(("n", Column::CreatedAt)).gte(not_before));
     }
     if let Some(before) = filter.before {
         select.and_where(Expr::col(("n", Column::Id)).lt(before));
@@ -305,7 +312,13 @@ pub async fn unread_count(
     shown_to_viewer(&mut count);
     let mut select = Query::select();
     select
-        .expr_as(Expr::SubQuery(None, Box::new(sea_orm::sea_query::SubQueryStatement::from(count))), "count")
+        .expr_as(
+            Expr::SubQuery(
+                None,
+                Box::new(sea_orm::sea_query::SubQueryStatement::from(count)),
+            ),
+            "count",
+        )
         .from_as("viewer", "v");
     Viewer::columns(&mut select);
     let statement = db

@@ -102,8 +102,15 @@ pub async fn create(
                 media_store::attach(transaction, id, author.user_id, &draft.media_ids)
                     .await?
                     .map_err(|media_store::AttachError::Unavailable(id)| media::unavailable(id))?;
-                notifications::notify_mentions(transaction, author.user_id, id, None, &mentions, now)
-                    .await?;
+                notifications::notify_mentions(
+                    transaction,
+                    author.user_id,
+                    id,
+                    None,
+                    &mentions,
+                    now,
+                )
+                .await?;
                 Ok((Created::Post(id), id))
             })
         },

@@ -355,13 +355,14 @@ fn home_feed(
         .to_owned()
 }
 
-/// The viewer's home-feed posts newer than `since`, oldest first: what the stream
-/// replays. The feed's authors are read as for the feed ([`feed_authors`]), so the rule
-/// is the feed's.
+/// The viewer's home-feed posts newer than `since` and created from `not_before` on,
+/// oldest first: what the stream replays. The feed's authors are read as for the feed
+/// ([`feed_authors`]), so the rule is the feed's.
 pub async fn feed_since(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     since: Uuid,
+    not_before: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
@@ -369,6 +370,7 @@ pub async fn feed_since(
         .from_as(post::Entity, P)
         .and_where(Expr::col((P, post::Column::AuthorId)).in_subquery(feed_authors(viewer)))
         .and_where(Expr::col((P, post::Column::Id)).gt(since))
+        .and_where(Expr::col((P, post::Column::CreatedAt)).gte(not_before))
         .order_by((P, post::Column::Id), Order::Asc)
         .limit(limit)
         .to_owned();

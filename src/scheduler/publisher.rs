@@ -145,15 +145,25 @@ async fn publish_rounds(state: &AppState) -> anyhow::Result<u64> {
                     media_store::move_to_post(transaction, schedule.id, post_id).await?;
                     store::delete(transaction, schedule.id).await?;
                     let author = schedule.author_id;
-                    notifications::notify_mentions(transaction, author, post_id, None, &mentions, now)
-                        .await?;
+                    notifications::notify_mentions(
+                        transaction,
+                        author,
+                        post_id,
+                        None,
+                        &mentions,
+                        now,
+                    )
+                    .await?;
                     notifications::notify(
                         transaction,
                         Notice::post(Kind::Published, author, author, post_id),
                         now,
                     )
                     .await?;
-                    stream::emit(Signal::Post { id: post_id, author });
+                    stream::emit(Signal::Post {
+                        id: post_id,
+                        author,
+                    });
                 }
                 Ok(due.len() as u64)
             })

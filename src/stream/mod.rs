@@ -114,7 +114,11 @@ pub async fn collect<T>(state: &AppState, work: impl Future<Output = T>) -> T {
 
 /// Middleware: collects the signals a request emits and publishes them once it is
 /// answered (its transactions are over by then).
-pub async fn publish_signals(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn publish_signals(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     collect(&state, next.run(request)).await
 }
 
@@ -154,7 +158,10 @@ struct Inner {
     streams: Mutex<HashMap<Uuid, Vec<Entry>>>,
     next_stream_id: AtomicU64,
     /// On SQLite, the in-process channel of signals (taken by the dispatcher).
-    local: Option<(mpsc::UnboundedSender<Signal>, Mutex<Option<mpsc::UnboundedReceiver<Signal>>>)>,
+    local: Option<(
+        mpsc::UnboundedSender<Signal>,
+        Mutex<Option<mpsc::UnboundedReceiver<Signal>>>,
+    )>,
     /// Raised at shutdown: every stream ends.
     closing: watch::Sender<bool>,
 }
@@ -170,7 +177,8 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.hub.remove(self.user_id, |entry| entry.stream_id == self.stream_id);
+        self.hub
+            .remove(self.user_id, |entry| entry.stream_id == self.stream_id);
     }
 }
 

@@ -119,31 +119,33 @@ pub async fn open_stream(
         (None, Some(ticket)) => redeem(&state, &ticket).await?,
         (None, None) => return Err(crate::auth::extract::MISSING),
     };
-    let registration = state.stream.register(user).map_err(|refusal| match refusal {
-        Refusal::TooMany => AppError::TooManyRequests {
-            code: "too_many_streams",
-            detail: format!(
-                "An account may hold at most {} open streams; close one first.",
-                super::MAX_STREAMS_PER_ACCOUNT
-            ),
-            retry_after_secs: 5,
-        },
-        Refusal::Closing => AppError::ServiceUnavailable {
-            code: "shutting_down",
-            detail: "The server is shutting down; reconnect shortly.".into(),
-        },
-    })?;
+    let registration = state
+        .stream
+        .register(user)
+        .map_err(|refusal| match refusal {
+            Refusal::TooMany => AppError::TooManyRequests {
+                code: "too_many_streams",
+                detail: format!(
+                    "An account may hold at most {} open streams; close one first.",
+                    super::MAX_STREAMS_PER_ACCOUNT
+                ),
+                retry_after_secs: 5,
+            },
+            Refusal::Closing => AppError::ServiceUnavailable {
+                code: "shutting_down",
+                detail: "The server is shutting down; reconnect shortly.".into(),
+            },
+        })?;
     let now = state.clock.now();
-    let floor = v7_floor(now - chrono::Duration::from_std(REPLAY_WINDOW).expect("a day"));
-    let opened = v7_floor(now);
     let open = Open {
-        replay_from: last_event_id.map(|id| id.max(floor)),
+        replay_from: last_event_id,
+        not_before: now - chrono::Duration::from_std(REPLAY_WINDOW).expect("a day"),
         state,
         user,
         registration,
         pending: VecDeque::new(),
         last_id: None,
-        opened,
+        opened: crate::db::new_id(),
         recent: VecDeque::new(),
     };
     let events = futures_util::stream::unfold(open, Open::next);
@@ -154,12 +156,6 @@ pub async fn open_stream(
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
-}
-
-/// The smallest id issued at `time` (ids are UUIDv7: time first).
-fn v7_floor(time: DateTime<Utc>) -> Uuid {
-    let millis = u64::try_from(time.timestamp_millis()).unwrap_or(0);
-    uuid::Builder::from_unix_timestamp_millis(millis, &[0; 10]).into_uuid()
 }
 
 /// Uses up `ticket`: the token it was issued for, or 401.
@@ -182,9 +178,11 @@ struct Open {
     pending: VecDeque<Arc<Frame>>,
     /// Replay what came after this id before anything else.
     replay_from: Option<Uuid>,
+    /// What a replay goes back to at most: 24 hours before the stream opened.
+    not_before: DateTime<Utc>,
     /// The id of the last event sent.
     last_id: Option<Uuid>,
-    /// The smallest id issued when the stream opened.
+    /// An id issued when the stream opened (a replay without an event sent starts there).
     opened: Uuid,
     /// The ids of the last events sent (a live event may also have been replayed).
     recent: VecDeque<Uuid>,
@@ -209,7 +207,7 @@ impl Open {
                 return Some((Ok(event), self));
             }
             if let Some(since) = self.replay_from.take() {
-                match replay_page(&self.state, self.user, since).await {
+                match replay_page(&self.state, self.user, since, self.not_before).await {
                     Ok((frames, next)) => {
                         self.pending.extend(frames);
                         self.replay_from = next;
@@ -245,13 +243,15 @@ async fn replay_page(
     state: &AppState,
     user: AuthUser,
     since: Uuid,
+    not_before: DateTime<Utc>,
 ) -> Result<(Vec<Arc<Frame>>, Option<Uuid>), AppError> {
     let viewer = Viewer::Verified(user);
-    let rows = posts::store::feed_since(&state.db, &viewer, since, REPLAY_PAGE).await?;
+    let rows = posts::store::feed_since(&state.db, &viewer, since, not_before, REPLAY_PAGE).await?;
     let full_posts = rows.len() as u64 == REPLAY_PAGE;
     let posts = post_service::posts_from_rows(state, rows).await?;
     let filter = ListFilter {
         since: Some(since),
+        not_before: Some(not_before),
         ..ListFilter::default()
     };
     let notifications = notifications::service::read(state, user, &filter, REPLAY_PAGE).await?;
@@ -273,10 +273,18 @@ async fn replay_page(
     }
     frames.sort_by_key(|frame| frame.id);
     // Of a full page, only what precedes its last item is known to be complete.
-    let last_of = |event: &str| frames.iter().rev().find(|frame| frame.event == event).map(|frame| frame.id);
+    let last_of = |event: &str| {
+        frames
+            .iter()
+            .rev()
+            .find(|frame| frame.event == event)
+            .map(|frame| frame.id)
+    };
     let bound = [
         full_posts.then(|| last_of("post")).flatten(),
-        full_notifications.then(|| last_of("notification")).flatten(),
+        full_notifications
+            .then(|| last_of("notification"))
+            .flatten(),
     ]
     .into_iter()
     .flatten()
@@ -310,7 +318,8 @@ pub struct Ticket {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "A ticket.", body = Ticket,
-            headers(("Location" = String, description = "Where to use it: the stream."))),
+            headers(("Location" = String, description = "Where to use it: the stream.")),
+            example = json!(examples::stream_ticket())),
     )
 )]
 pub async fn create_ticket(

@@ -25,7 +25,8 @@ pub async fn notify(db: &impl ConnectionTrait, signals: &[Signal]) -> Result<(),
     let mut batches: Vec<Vec<String>> = vec![Vec::new()];
     let mut size = 0;
     for signal in signals {
-        let json = serde_json::to_string(signal).map_err(|error| DbErr::Custom(error.to_string()))?;
+        let json =
+            serde_json::to_string(signal).map_err(|error| DbErr::Custom(error.to_string()))?;
         if size + json.len() + 1 > MAX_PAYLOAD && !batches.last().is_some_and(Vec::is_empty) {
             batches.push(Vec::new());
             size = 0;
@@ -85,7 +86,10 @@ pub async fn feed_recipients(db: &impl ConnectionTrait, author: Uuid) -> Result<
         .expr_as(Expr::col(("f", "follower_id")), "id")
         .from_as("follows", "f")
         .and_where(Expr::col(("f", "followee_id")).eq(author))
-        .and_where(Expr::cust(privacy::reaches("f.follower_id", "f.followee_id")))
+        .and_where(Expr::cust(privacy::reaches(
+            "f.follower_id",
+            "f.followee_id",
+        )))
         .to_owned();
     let mut recipients = ids(db, db.get_database_backend().build(&select)).await?;
     recipients.push(author);
@@ -94,7 +98,9 @@ pub async fn feed_recipients(db: &impl ConnectionTrait, author: Uuid) -> Result<
 
 async fn ids(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<Uuid>, DbErr> {
     let rows = db.query_all_raw(statement).await?;
-    rows.iter().map(|row| row.try_get::<Uuid>("", "id")).collect()
+    rows.iter()
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect()
 }
 
 /// Which of `users` like `post`.
@@ -191,9 +197,7 @@ pub async fn redeem_ticket(
     let delete = Query::delete()
         .from_table(ticket::Entity)
         .and_where(Expr::col(ticket::Column::Digest).eq(digest))
-        .returning(
-            Query::returning().columns([ticket::Column::TokenId, ticket::Column::ExpiresAt]),
-        )
+        .returning(Query::returning().columns([ticket::Column::TokenId, ticket::Column::ExpiresAt]))
         .to_owned();
     let backend = db.get_database_backend();
     let Some(row) = db.query_one_raw(backend.build(&delete)).await? else {

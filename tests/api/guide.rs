@@ -25,6 +25,12 @@
 //!   (headers not shown are not checked); the body must have the same keys, nesting, array
 //!   lengths and values.
 //!
+//! - A request with `curl -N` opens the stream: its ```` ```http ```` block shows the
+//!   status line and headers only, and the stream stays open while the guide goes on. A
+//!   later ```` ```sse ```` block shows the events that the open stream received since it
+//!   opened (or since the previous such block): each `id:`, `event:` and one-line JSON
+//!   `data:`, compared as response bodies are (`: ping` comments are skipped).
+//!
 //! # Values that vary between runs
 //!
 //! Inside any JSON string or header value, these are recognised by their shape and stand
@@ -144,10 +150,29 @@ async fn run_guide(app: TestApp, bless: Bless) {
     'blocks: while index < blocks.len() {
         let block = &blocks[index];
         index += 1;
+        let line = block.first_line;
+        if block.lang == "sse" {
+            let real = run.stream_events(&block.content).await;
+            let mismatches = match parse_events(&block.content) {
+                Ok(shown) => run.compare_events(&shown, &real),
+                Err(error) => vec![error],
+            };
+            if mismatches.is_empty() && bless != Bless::All {
+                continue;
+            }
+            checked += 1;
+            if bless != Bless::Off {
+                let rendered = run.render_events(&real);
+                rewrites.push((line, block.last_line, rendered));
+            } else {
+                run.failures
+                    .push(format!("{GUIDE}:{line}:\n  {}", mismatches.join("\n  ")));
+            }
+            continue;
+        }
         if block.lang != "sh" {
             continue;
         }
-        let line = block.first_line;
         macro_rules! or_stop {
             ($result:expr) => {
                 match $result {
@@ -193,7 +218,11 @@ async fn run_guide(app: TestApp, bless: Bless) {
             ));
         }
         let prepared = or_stop!(run.prepare(&curl));
-        let real = run.send(prepared).await;
+        let real = if curl.stream {
+            run.open_stream(prepared).await
+        } else {
+            run.send(prepared).await
+        };
         checked += 1;
         let response_line = response_block.first_line;
         let documented = match parse_response(&response_block.content) {
@@ -327,6 +356,8 @@ enum Command {
 #[derive(Clone)]
 struct Curl {
     include_headers: bool,
+    /// `-N`: the response is a stream, kept open.
+    stream: bool,
     words: Vec<Word>,
 }
 
@@ -541,8 +572,12 @@ fn parse_curl(line: &str) -> Result<Curl, String> {
     let include_headers = words.iter().any(
         |word| matches!(word.0.as_slice(), [Piece::Text(flag)] if flag == "-i" || flag == "-I"),
     );
+    let stream = words
+        .iter()
+        .any(|word| matches!(word.0.as_slice(), [Piece::Text(flag)] if flag == "-N"));
     Ok(Curl {
         include_headers,
+        stream,
         words: words.into_iter().skip(1).collect(),
     })
 }
@@ -593,6 +628,59 @@ struct GuideRun {
     shown_of: HashMap<String, String>,
     last_request: Instant,
     failures: Vec<String>,
+    /// The stream opened by `curl -N`, and what it sent that was not read yet.
+    stream: Option<(reqwest::Response, String)>,
+}
+
+/// An event of the stream, as shown or as received.
+struct StreamEvent {
+    id: String,
+    event: String,
+    data: Json,
+}
+
+/// The events of an ```` ```sse ```` block.
+fn parse_events(content: &str) -> Result<Vec<StreamEvent>, String> {
+    let mut events = Vec::new();
+    for chunk in content
+        .split("\n\n")
+        .filter(|chunk| !chunk.trim().is_empty())
+    {
+        if let Some(event) = parse_event(chunk)? {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}
+
+/// One event (`None` for a comment alone).
+fn parse_event(chunk: &str) -> Result<Option<StreamEvent>, String> {
+    let (mut id, mut event, mut data) = (None, None, None);
+    for line in chunk.lines() {
+        if line.starts_with(':') {
+            continue;
+        }
+        let (field, value) = line
+            .split_once(':')
+            .ok_or(format!("not an event line: {line}"))?;
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => id = Some(value.to_owned()),
+            "event" => event = Some(value.to_owned()),
+            "data" => {
+                data = Some(
+                    serde_json::from_str::<Json>(value)
+                        .map_err(|error| format!("`data:` is not JSON ({error}): {value}"))?,
+                )
+            }
+            other => return Err(format!("unknown event field {other}")),
+        }
+    }
+    match (id, event, data) {
+        (None, None, None) => Ok(None),
+        (Some(id), Some(event), Some(data)) => Ok(Some(StreamEvent { id, event, data })),
+        _ => Err(format!("an event needs id, event and data:\n{chunk}")),
+    }
 }
 
 impl GuideRun {
@@ -603,6 +691,7 @@ impl GuideRun {
             real_of: HashMap::new(),
             shown_of: HashMap::new(),
             last_request: Instant::now(),
+            stream: None,
             failures: Vec::new(),
         }
     }
@@ -702,7 +791,7 @@ impl GuideRun {
                     .ok_or_else(|| format!("curl {flag} needs an argument"))
             };
             match word.as_str() {
-                "-i" | "-s" | "-sS" => {}
+                "-i" | "-s" | "-sS" | "-N" => {}
                 "-I" => head = true,
                 "-o" => {
                     let target = argument("-o")?;
@@ -835,6 +924,105 @@ impl GuideRun {
             headers,
             body,
         }
+    }
+
+    /// Sends the request of `curl -N` and keeps its body open as the stream.
+    async fn open_stream(&mut self, request: Prepared) -> Real {
+        let mut builder = self.app.client.request(request.method, &request.url);
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let response = builder.send().await.expect("stream opened");
+        let real = Real {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: None,
+        };
+        self.stream = Some((response, String::new()));
+        real
+    }
+
+    /// The events the open stream received since the last call: as many as `shown` has
+    /// (waiting up to 5 s for them), and any that arrived already beyond those.
+    async fn stream_events(&mut self, shown: &str) -> Vec<StreamEvent> {
+        let wanted = parse_events(shown).map_or(1, |events| events.len().max(1));
+        let Some((response, buffer)) = self.stream.as_mut() else {
+            return Vec::new();
+        };
+        let mut events = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let chunk: String = buffer.drain(..end + 2).collect();
+                if let Ok(Some(event)) = parse_event(chunk.trim_end()) {
+                    events.push(event);
+                }
+            }
+            // A short wait for stragglers once enough arrived: none should come.
+            let until = if events.len() >= wanted {
+                (tokio::time::Instant::now() + Duration::from_millis(200)).min(deadline)
+            } else {
+                deadline
+            };
+            match tokio::time::timeout_at(until, response.chunk()).await {
+                Ok(Ok(Some(bytes))) => buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                _ => return events,
+            }
+        }
+    }
+
+    /// Every difference between the events shown and those received.
+    fn compare_events(&mut self, shown: &[StreamEvent], real: &[StreamEvent]) -> Vec<String> {
+        let mut out = Vec::new();
+        if shown.len() != real.len() {
+            out.push(format!(
+                "{} event(s) shown, {} received: {}",
+                shown.len(),
+                real.len(),
+                real.iter()
+                    .map(|event| event.event.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return out;
+        }
+        for (index, (shown, real)) in shown.iter().zip(real).enumerate() {
+            if shown.event != real.event {
+                out.push(format!(
+                    "event {index}: `{}` shown, `{}` received",
+                    shown.event, real.event
+                ));
+                continue;
+            }
+            let id = (
+                Json::String(shown.id.clone()),
+                Json::String(real.id.clone()),
+            );
+            self.compare_json(&format!("event {index} id"), &id.0, &id.1, &mut out);
+            self.compare_json(
+                &format!("event {index} data"),
+                &shown.data,
+                &real.data,
+                &mut out,
+            );
+        }
+        out
+    }
+
+    /// Events as an ```` ```sse ```` block shows them.
+    fn render_events(&mut self, real: &[StreamEvent]) -> String {
+        let mut out = String::new();
+        for event in real {
+            let id = self.shown(&event.id);
+            let data = self.shown_json(&event.data);
+            let _ = write!(
+                out,
+                "id: {id}\nevent: {}\ndata: {}\n\n",
+                event.event,
+                compact(&data)
+            );
+        }
+        out.trim_end().to_owned()
     }
 
     /// Moves the clock ahead and lets the publisher catch up, as if the reader had waited.
@@ -1309,4 +1497,9 @@ fn shell_words_follow_quoting_rules() {
         words[4].0.as_slice(),
         [Piece::Text(text)] if text == r#"{"a": "$b"}xy""#
     ));
+}
+
+/// JSON on one line, as a stream's `data:` carries it.
+fn compact(json: &Json) -> String {
+    serde_json::to_string(json).expect("JSON serialises")
 }

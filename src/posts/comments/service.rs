@@ -117,8 +117,15 @@ pub async fn create(
     set_mentions(&transaction, MentionsOf::Comments, id, &mentions).await?;
     let notice = Notice::comment(Kind::Comment, post_author, author.user_id, post_id, id);
     notifications::notify(&transaction, notice, now).await?;
-    notifications::notify_mentions(&transaction, author.user_id, post_id, Some(id), &mentions, now)
-        .await?;
+    notifications::notify_mentions(
+        &transaction,
+        author.user_id,
+        post_id,
+        Some(id),
+        &mentions,
+        now,
+    )
+    .await?;
     // Read back inside the transaction: the post cannot vanish before the answer is built.
     let row = store::find(&transaction, id)
         .await?
@@ -173,8 +180,15 @@ pub async fn update(
     }
     set_mentions(&transaction, MentionsOf::Comments, id, &mentions).await?;
     let row = store::find(&transaction, id).await?.ok_or_else(not_found)?;
-    notifications::notify_mentions(&transaction, user.user_id, row.post_id, Some(id), &mentions, now)
-        .await?;
+    notifications::notify_mentions(
+        &transaction,
+        user.user_id,
+        row.post_id,
+        Some(id),
+        &mentions,
+        now,
+    )
+    .await?;
     let comment = comments_from_rows(&transaction, vec![row], state)
         .await?
         .remove(0);

@@ -33,7 +33,11 @@ pub async fn like(
 }
 
 /// Removes the like if there is one; returns whether there was.
-pub async fn unlike(db: &impl ConnectionTrait, post_id: Uuid, user_id: Uuid) -> Result<bool, DbErr> {
+pub async fn unlike(
+    db: &impl ConnectionTrait,
+    post_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool, DbErr> {
     let deleted = like::Entity::delete_many()
         .filter(like::Column::PostId.eq(post_id))
         .filter(like::Column::UserId.eq(user_id))
