@@ -154,14 +154,18 @@ pub struct Hub {
     inner: Arc<Inner>,
 }
 
+/// The in-process channel of signals on SQLite: its sending end, and its receiving end
+/// until the dispatcher takes it.
+type LocalSignals = (
+    mpsc::UnboundedSender<Signal>,
+    Mutex<Option<mpsc::UnboundedReceiver<Signal>>>,
+);
+
 struct Inner {
     streams: Mutex<HashMap<Uuid, Vec<Entry>>>,
     next_stream_id: AtomicU64,
     /// On SQLite, the in-process channel of signals (taken by the dispatcher).
-    local: Option<(
-        mpsc::UnboundedSender<Signal>,
-        Mutex<Option<mpsc::UnboundedReceiver<Signal>>>,
-    )>,
+    local: Option<LocalSignals>,
     /// Raised at shutdown: every stream ends.
     closing: watch::Sender<bool>,
 }
