@@ -120,8 +120,9 @@ async fn handle(state: &AppState, signal: Signal) {
     if state.stream.is_idle() {
         return;
     }
+    let event = signal.event_id();
     if let Err(error) = deliver(state, signal).await {
-        tracing::warn!(%error, ?signal, "delivering a stream event failed");
+        tracing::warn!(%error, %event, "delivering a stream event failed");
     }
 }
 
@@ -141,6 +142,19 @@ async fn deliver(state: &AppState, signal: Signal) -> anyhow::Result<()> {
             }));
             for recipient in recipients {
                 hub.deliver(recipient, &frame);
+            }
+            Ok(())
+        }
+        Signal::PostsGone { posts, recipients } => {
+            for recipient in here(hub, recipients) {
+                for &(event, id) in &posts {
+                    let frame = Delivery::Frame(Arc::new(Frame {
+                        id: event,
+                        event: "post.delete",
+                        data: serde_json::json!({ "id": id.to_string() }).to_string(),
+                    }));
+                    hub.deliver(recipient, &frame);
+                }
             }
             Ok(())
         }

@@ -59,7 +59,7 @@ pub const TOKEN_SWEEP_EVERY: Duration = Duration::from_secs(2);
 pub const CHANNEL: &str = "roost_stream";
 
 /// What happened, as far as the stream is concerned: which row to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
 pub enum Signal {
     /// A post appeared (created, or a scheduled post published); its id is the event's.
@@ -70,15 +70,41 @@ pub enum Signal {
     PostDelete { event: Uuid, id: Uuid, author: Uuid },
     /// A notification was written; its id is the event's.
     Notification { id: Uuid, recipient: Uuid },
+    /// Posts went with their author's account: `(event, post)` pairs, and who received
+    /// them (read before the account and its follows were deleted).
+    PostsGone {
+        posts: Vec<(Uuid, Uuid)>,
+        recipients: Vec<Uuid>,
+    },
 }
 
 impl Signal {
     /// The id of the event it makes.
     pub fn event_id(&self) -> Uuid {
-        match *self {
-            Signal::Post { id, .. } | Signal::Notification { id, .. } => id,
-            Signal::PostUpdate { event, .. } | Signal::PostDelete { event, .. } => event,
+        match self {
+            Signal::Post { id, .. } | Signal::Notification { id, .. } => *id,
+            Signal::PostUpdate { event, .. } | Signal::PostDelete { event, .. } => *event,
+            Signal::PostsGone { posts, .. } => posts.first().map_or(Uuid::nil(), |post| post.0),
         }
+    }
+
+    /// The signals telling `recipients` that `posts` are gone, in pieces small enough for
+    /// one PostgreSQL notification each.
+    pub fn posts_gone(posts: &[Uuid], recipients: &[Uuid]) -> Vec<Signal> {
+        let mut signals = Vec::new();
+        for posts in posts.chunks(30) {
+            let posts: Vec<(Uuid, Uuid)> = posts
+                .iter()
+                .map(|post| (crate::db::new_id(), *post))
+                .collect();
+            for recipients in recipients.chunks(100) {
+                signals.push(Signal::PostsGone {
+                    posts: posts.clone(),
+                    recipients: recipients.to_vec(),
+                });
+            }
+        }
+        signals
     }
 }
 
@@ -92,7 +118,7 @@ pub fn emit(signal: Signal) {
     let recorded = OUTBOX.try_with(|outbox| outbox.borrow_mut().push(signal));
     if recorded.is_err() {
         debug_assert!(false, "a signal was emitted outside of an outbox scope");
-        tracing::warn!(?signal, "a signal was emitted outside of an outbox scope");
+        tracing::warn!("a signal was emitted outside of an outbox scope");
     }
 }
 

@@ -96,6 +96,22 @@ pub async fn feed_recipients(db: &impl ConnectionTrait, author: Uuid) -> Result<
     Ok(recipients)
 }
 
+/// The most posts of a deleted account whose deletion the streams are told of.
+const GONE_POSTS_TOLD: u64 = 1_000;
+
+/// The ids of `author`'s most recent posts (at most [`GONE_POSTS_TOLD`]): those a
+/// stream may be showing when the account is deleted.
+pub async fn recent_posts_of(db: &impl ConnectionTrait, author: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    let select = Query::select()
+        .column(("p", "id"))
+        .from_as("posts", "p")
+        .and_where(Expr::col(("p", "author_id")).eq(author))
+        .order_by(("p", "id"), sea_orm::sea_query::Order::Desc)
+        .limit(GONE_POSTS_TOLD)
+        .to_owned();
+    ids(db, db.get_database_backend().build(&select)).await
+}
+
 async fn ids(db: &impl ConnectionTrait, statement: Statement) -> Result<Vec<Uuid>, DbErr> {
     let rows = db.query_all_raw(statement).await?;
     rows.iter()

@@ -17,6 +17,7 @@ use crate::media;
 use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::privacy;
 use crate::state::AppState;
+use crate::stream::{self, Signal};
 
 /// The token's account; gone only if it was deleted since the token was checked.
 async fn current_account(state: &AppState, user: AuthUser) -> Result<user::Model, AppError> {
@@ -166,14 +167,20 @@ pub async fn delete_account(
         ));
     }
     let id = account.id;
-    let media_keys = db::write_transaction(&state.db, |transaction| {
+    let (media_keys, posts, readers) = db::write_transaction(&state.db, |transaction| {
         Box::pin(async move {
             let keys = crate::media::store::keys_of_owner(transaction, id).await?;
+            // Who had the posts in their stream, read while the follows still exist.
+            let posts = stream::store::recent_posts_of(transaction, id).await?;
+            let readers = stream::store::feed_recipients(transaction, id).await?;
             store::delete_account(transaction, id).await?;
-            Ok(keys)
+            Ok((keys, posts, readers))
         })
     })
     .await?;
+    for signal in Signal::posts_gone(&posts, &readers) {
+        stream::emit(signal);
+    }
     for key in media_keys {
         crate::media::remove_file(state, &key).await;
     }
