@@ -73,7 +73,8 @@ pub struct StreamQuery {
 /// within a second, whichever server process handled the action.
 ///
 /// Authenticate with the `Authorization` header, or from a browser with `?ticket=` (see
-/// `POST /stream/tickets`). An account holds at most 8 open streams (429 beyond). A
+/// `POST /stream/tickets`). An account holds at most 8 open streams on each server
+/// process (429 beyond; several processes behind a load balancer each allow 8). A
 /// stream ends within 5 seconds of its token being revoked, and when the server shuts
 /// down; a client that cannot keep up is disconnected and should reconnect with
 /// `Last-Event-ID`.
@@ -91,7 +92,7 @@ pub struct StreamQuery {
             content_type = "application/problem+json", example = json!(examples::invalid_last_event_id())),
         (status = 401, description = "No token or ticket, or one that is unknown, expired, revoked or used.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::unauthorized())),
-        (status = 429, description = "The account already has 8 streams open.", body = Problem,
+        (status = 429, description = "The account already has 8 streams open on this server process.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::too_many_streams())),
     )
 )]

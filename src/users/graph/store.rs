@@ -3,7 +3,9 @@
 //! ([`lock_pair`]).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement, UnionType};
+use sea_orm::sea_query::{
+    Expr, ExprTrait, JoinType, LockType, Order, Query, SelectStatement, UnionType,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect,
@@ -18,6 +20,12 @@ use crate::users::{RelationFlags, Relations};
 /// Locks the rows of two accounts for the rest of the transaction, in id order (so two
 /// transactions on the same pair queue instead of deadlocking), and returns them; an
 /// account that no longer exists is missing from the answer.
+///
+/// The lock is PostgreSQL's `FOR NO KEY UPDATE`: it queues the pair's other changes (and
+/// waits for an account being deleted) but not the foreign-key checks of other writes
+/// (`FOR KEY SHARE`), such as a like or a notification pointing at either account. With
+/// `FOR UPDATE`, a like of one account's post (holding a key-share lock on the liker, then
+/// wanting one on the author for the notification) deadlocked with a follow of the pair.
 pub async fn lock_pair(
     db: &impl ConnectionTrait,
     a: Uuid,
@@ -26,7 +34,7 @@ pub async fn lock_pair(
     user::Entity::find()
         .filter(user::Column::Id.is_in([a, b]))
         .order_by_asc(user::Column::Id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .all(db)
         .await
 }
