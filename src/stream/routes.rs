@@ -208,7 +208,10 @@ impl Open {
                 return Some((Ok(event), self));
             }
             if let Some(since) = self.replay_from.take() {
-                match replay_page(&self.state, self.user, since, self.not_before).await {
+                // Boxed: its statements' futures are large, and inline they would make every
+                // idle stream's state as large as a replay's (3.4 KB instead of 0.9 KB).
+                let replay = Box::pin(replay_page(&self.state, self.user, since, self.not_before));
+                match replay.await {
                     Ok((frames, next)) => {
                         self.pending.extend(frames);
                         self.replay_from = next;
@@ -339,4 +342,25 @@ pub async fn create_ticket(
             expires_at,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of what `step` returns, without calling it.
+    fn future_size<F, Fut>(_step: F) -> usize
+    where
+        F: Fn(Open) -> Fut,
+    {
+        std::mem::size_of::<Fut>()
+    }
+
+    #[test]
+    fn an_idle_stream_holds_a_small_state() {
+        // What each of thousands of idle streams keeps between events: the future waiting
+        // for the next one. Replays are boxed so that they do not inflate it.
+        let size = future_size(Open::next);
+        assert!(size < 2048, "an idle stream's state is {size} bytes");
+    }
 }
