@@ -67,12 +67,11 @@ async fn local(state: &AppState, mut signals: mpsc::UnboundedReceiver<Signal>) {
 /// PostgreSQL: signals from every process, through `LISTEN`. While the connection is down,
 /// signals are lost; once it is back, every stream here replays from its last event.
 async fn listen(state: &AppState) {
-    let pool = state.db.get_postgres_connection_pool().clone();
     let mut listener: Option<PgListener> = None;
     loop {
         let active = match listener.as_mut() {
             Some(active) => active,
-            None => match connect(&pool).await {
+            None => match connect(&state.config.database_url).await {
                 Ok(connected) => {
                     // Whatever was sent while nobody listened is in the database.
                     state.stream.resync_all();
@@ -109,8 +108,10 @@ async fn listen(state: &AppState) {
     }
 }
 
-async fn connect(pool: &sea_orm::sqlx::PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+/// A listener on a connection of its own, outside the pool that requests use (it holds its
+/// connection for as long as it listens).
+async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }
