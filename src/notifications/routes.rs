@@ -136,6 +136,10 @@ pub struct MarkRead {
         (status = 204, description = "They are read."),
         (status = 404, description = "`up_to_id` is not one of your notifications.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::notification_not_found())),
+        (status = 415, description = "A body that is not `application/json`.", body = Problem,
+            content_type = "application/problem+json", example = json!(examples::unsupported_media_type())),
+        (status = 422, description = "`up_to_id` is not a string.", body = Problem,
+            content_type = "application/problem+json", example = json!(examples::validation(&[("up_to_id", "invalid type: map, expected a string")]))),
     )
 )]
 pub async fn mark_read(
