@@ -181,6 +181,10 @@ impl Application {
             forgetting.abort();
         }
         dispatcher.stop().await;
+        let leases = self.state.stream.closed_leases();
+        if let Err(error) = stream::store::release_leases(&self.state.db, &leases).await {
+            tracing::warn!(%error, "releasing the streams' leases failed; they expire");
+        }
         publisher.stop().await;
         cleanup.stop().await;
         self.state.db.close_by_ref().await.ok();

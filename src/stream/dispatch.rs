@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{CHANNEL, Delivery, Frame, Hub, Signal, TOKEN_SWEEP_EVERY, store};
+use super::{CHANNEL, Delivery, Frame, Hub, LEASE_RENEW_EVERY, Signal, TOKEN_SWEEP_EVERY, store};
 use crate::notifications::{self, store::ListFilter};
 use crate::posts::{self, service as post_service};
 use crate::state::AppState;
@@ -230,12 +230,21 @@ async fn deliver_post(
     Ok(())
 }
 
-/// Every [`TOKEN_SWEEP_EVERY`], closes the streams whose token was revoked or expired.
+/// Every [`TOKEN_SWEEP_EVERY`], closes the streams whose token was revoked or expired;
+/// every [`LEASE_RENEW_EVERY`], renews the leases of the streams open here.
 async fn sweep_tokens(state: AppState) {
     let mut interval = tokio::time::interval(TOKEN_SWEEP_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_renewal = tokio::time::Instant::now();
     loop {
         interval.tick().await;
+        if last_renewal.elapsed() >= LEASE_RENEW_EVERY {
+            last_renewal = tokio::time::Instant::now();
+            let leases = state.stream.leases();
+            if let Err(error) = store::renew_leases(&state.db, &leases).await {
+                tracing::warn!(%error, "renewing the streams' leases failed");
+            }
+        }
         let tokens = state.stream.tokens();
         if tokens.is_empty() {
             continue;

@@ -28,6 +28,9 @@
 //!   `Last-Event-ID` and misses nothing replayable.
 //! - Streams of a revoked or expired token are closed by a sweep every
 //!   [`TOKEN_SWEEP_EVERY`].
+//! - An account holds at most [`MAX_STREAMS_PER_ACCOUNT`] streams across processes: on
+//!   PostgreSQL each holds a lease row, renewed every [`LEASE_RENEW_EVERY`] and expiring
+//!   after [`LEASE_TTL`] (a process that dies stops counting then).
 
 pub mod dispatch;
 pub mod routes;
@@ -49,8 +52,13 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::state::AppState;
 
-/// Open streams an account may hold (per process).
+/// Open streams an account may hold, across every process sharing the database.
 pub const MAX_STREAMS_PER_ACCOUNT: usize = 8;
+/// How long a stream's lease lasts unless renewed (a process that died without releasing
+/// its leases stops counting against its accounts after this).
+pub const LEASE_TTL: Duration = Duration::from_secs(30);
+/// How often a process renews the leases of its open streams.
+pub const LEASE_RENEW_EVERY: Duration = Duration::from_secs(10);
 /// Events waiting to be written to one client before it counts as too slow.
 pub const STREAM_BUFFER: usize = 64;
 /// How often the streams' tokens are checked (a revoked one closes its streams).
@@ -172,6 +180,8 @@ struct Entry {
     stream_id: u64,
     user: AuthUser,
     sender: mpsc::Sender<Delivery>,
+    /// Its lease in the database, on PostgreSQL.
+    lease: Option<Uuid>,
 }
 
 /// This process's streams and the way signals reach them. Cheap to clone.
@@ -194,13 +204,20 @@ struct Inner {
     local: Option<LocalSignals>,
     /// Raised at shutdown: every stream ends.
     closing: watch::Sender<bool>,
+    /// Whether processes share the database: the limit of streams per account is then
+    /// kept there, by leases.
+    shared: bool,
+    /// The leases of the streams ended by [`Hub::close`], to release at shutdown.
+    closed_leases: Mutex<Vec<Uuid>>,
 }
 
-/// A stream's place in the registry: dropping it leaves.
+/// A stream's place in the registry (and its lease): dropping it leaves and releases it.
 pub struct Registration {
     hub: Hub,
     user_id: Uuid,
     stream_id: u64,
+    /// Its lease, and the database to release it in.
+    lease: Option<(sea_orm::DatabaseConnection, Uuid)>,
     pub receiver: mpsc::Receiver<Delivery>,
     pub closing: watch::Receiver<bool>,
 }
@@ -209,16 +226,27 @@ impl Drop for Registration {
     fn drop(&mut self) {
         self.hub
             .remove(self.user_id, |entry| entry.stream_id == self.stream_id);
+        if let Some((db, lease)) = self.lease.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move {
+                if let Err(error) = store::release_leases(&db, &[lease]).await {
+                    tracing::warn!(%error, "releasing a stream's lease failed; it expires");
+                }
+            });
+        }
     }
 }
 
 /// Why a stream could not be opened.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Refusal {
     /// The account has [`MAX_STREAMS_PER_ACCOUNT`] open already.
     TooMany,
     /// The server is shutting down.
     Closing,
+    /// The database could not take the lease.
+    Database(sea_orm::DbErr),
 }
 
 impl Hub {
@@ -235,6 +263,8 @@ impl Hub {
                 next_stream_id: AtomicU64::new(1),
                 local,
                 closing: watch::Sender::new(false),
+                shared,
+                closed_leases: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -263,13 +293,21 @@ impl Hub {
     }
 
     /// Registers a stream of `user`, unless the account has too many open or the server is
-    /// closing.
-    pub fn register(&self, user: AuthUser) -> Result<Registration, Refusal> {
+    /// closing. On PostgreSQL the count is the account's across every process: each stream
+    /// holds a lease in the database ([`store::take_lease`]). A refusal there is tried
+    /// once more after a moment, so that a client reopening a stream it just closed does
+    /// not race the release of the old one's lease.
+    pub async fn register(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        user: AuthUser,
+    ) -> Result<Registration, Refusal> {
         if *self.inner.closing.borrow() {
             return Err(Refusal::Closing);
         }
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         let stream_id = self.inner.next_stream_id.fetch_add(1, Ordering::Relaxed);
+        let lease = self.inner.shared.then(crate::db::new_id);
         {
             let mut streams = self.inner.streams.lock().expect("hub lock");
             let entries = streams.entry(user.user_id).or_default();
@@ -280,15 +318,45 @@ impl Hub {
                 stream_id,
                 user,
                 sender,
+                lease,
             });
         }
-        Ok(Registration {
+        let mut registration = Registration {
             hub: self.clone(),
             user_id: user.user_id,
             stream_id,
+            lease: None,
             receiver,
             closing: self.inner.closing.subscribe(),
-        })
+        };
+        if let Some(lease) = lease {
+            let mut taken = store::take_lease(db, user.user_id, lease).await;
+            if matches!(taken, Ok(false)) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                taken = store::take_lease(db, user.user_id, lease).await;
+            }
+            match taken {
+                Ok(true) => registration.lease = Some((db.clone(), lease)),
+                Ok(false) => return Err(Refusal::TooMany),
+                Err(error) => return Err(Refusal::Database(error)),
+            }
+        }
+        Ok(registration)
+    }
+
+    /// The leases of the streams open here.
+    pub fn leases(&self) -> Vec<Uuid> {
+        let streams = self.inner.streams.lock().expect("hub lock");
+        streams
+            .values()
+            .flatten()
+            .filter_map(|entry| entry.lease)
+            .collect()
+    }
+
+    /// The leases of the streams that [`close`](Self::close) ended.
+    pub fn closed_leases(&self) -> Vec<Uuid> {
+        std::mem::take(&mut *self.inner.closed_leases.lock().expect("hub lock"))
     }
 
     /// Removes the streams of `user_id` that `which` selects (their clients see the end of
@@ -380,6 +448,12 @@ impl Hub {
     /// Ends every stream and refuses new ones (shutdown).
     pub fn close(&self) {
         self.inner.closing.send_replace(true);
+        let leases = self.leases();
+        self.inner
+            .closed_leases
+            .lock()
+            .expect("hub lock")
+            .extend(leases);
         self.inner.streams.lock().expect("hub lock").clear();
     }
 

@@ -73,8 +73,8 @@ pub struct StreamQuery {
 /// within a second, whichever server process handled the action.
 ///
 /// Authenticate with the `Authorization` header, or from a browser with `?ticket=` (see
-/// `POST /stream/tickets`). An account holds at most 8 open streams on each server
-/// process (429 beyond; several processes behind a load balancer each allow 8). A
+/// `POST /stream/tickets`). An account holds at most 8 open streams, whichever server
+/// processes they are open on (429 beyond). A
 /// stream ends within 5 seconds of its token being revoked, and when the server shuts
 /// down; a client that cannot keep up is disconnected and should reconnect with
 /// `Last-Event-ID`.
@@ -92,7 +92,7 @@ pub struct StreamQuery {
             content_type = "application/problem+json", example = json!(examples::invalid_last_event_id())),
         (status = 401, description = "No token or ticket, or one that is unknown, expired, revoked or used.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::unauthorized())),
-        (status = 429, description = "The account already has 8 streams open on this server process.", body = Problem,
+        (status = 429, description = "The account already has 8 streams open.", body = Problem,
             content_type = "application/problem+json", example = json!(examples::too_many_streams())),
     )
 )]
@@ -120,23 +120,26 @@ pub async fn open_stream(
         (None, Some(ticket)) => redeem(&state, &ticket).await?,
         (None, None) => return Err(crate::auth::extract::MISSING),
     };
-    let registration = state
-        .stream
-        .register(user)
-        .map_err(|refusal| match refusal {
-            Refusal::TooMany => AppError::TooManyRequests {
-                code: "too_many_streams",
-                detail: format!(
-                    "An account may hold at most {} open streams; close one first.",
-                    super::MAX_STREAMS_PER_ACCOUNT
-                ),
-                retry_after_secs: 5,
-            },
-            Refusal::Closing => AppError::ServiceUnavailable {
-                code: "shutting_down",
-                detail: "The server is shutting down; reconnect shortly.".into(),
-            },
-        })?;
+    let registration =
+        state
+            .stream
+            .register(&state.db, user)
+            .await
+            .map_err(|refusal| match refusal {
+                Refusal::TooMany => AppError::TooManyRequests {
+                    code: "too_many_streams",
+                    detail: format!(
+                        "An account may hold at most {} open streams; close one first.",
+                        super::MAX_STREAMS_PER_ACCOUNT
+                    ),
+                    retry_after_secs: 5,
+                },
+                Refusal::Closing => AppError::ServiceUnavailable {
+                    code: "shutting_down",
+                    detail: "The server is shutting down; reconnect shortly.".into(),
+                },
+                Refusal::Database(error) => error.into(),
+            })?;
     let now = state.clock.now();
     let open = Open {
         replay_from: last_event_id,

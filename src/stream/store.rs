@@ -229,3 +229,105 @@ pub async fn redeem_ticket(
         .one(db)
         .await
 }
+
+/// Takes a lease for a stream of `user_id` unless the account holds
+/// [`MAX_STREAMS_PER_ACCOUNT`](super::MAX_STREAMS_PER_ACCOUNT) live ones already (on
+/// PostgreSQL, across every process); returns whether it was taken. The account's row is
+/// locked meanwhile, so that two processes opening streams at once count one after the
+/// other; expired leases (of a process that died) are cleared on the way.
+pub async fn take_lease(
+    db: &sea_orm::DatabaseConnection,
+    user_id: Uuid,
+    lease: Uuid,
+) -> Result<bool, DbErr> {
+    let ttl = super::LEASE_TTL.as_secs() as i64;
+    let max = super::MAX_STREAMS_PER_ACCOUNT as i64;
+    crate::db::write_transaction(db, move |transaction| {
+        Box::pin(async move {
+            let run = |sql: &str, values: Vec<sea_orm::Value>| {
+                Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+            };
+            transaction
+                .execute_raw(run(
+                    "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE",
+                    vec![user_id.into()],
+                ))
+                .await?;
+            transaction
+                .execute_raw(run(
+                    "DELETE FROM stream_leases WHERE user_id = $1 AND expires_at <= now()",
+                    vec![user_id.into()],
+                ))
+                .await?;
+            let held = transaction
+                .query_one_raw(run(
+                    "SELECT COUNT(*) AS held FROM stream_leases WHERE user_id = $1",
+                    vec![user_id.into()],
+                ))
+                .await?
+                .map(|row| row.try_get::<i64>("", "held"))
+                .transpose()?
+                .unwrap_or(0);
+            if held >= max {
+                return Ok(false);
+            }
+            transaction
+                .execute_raw(run(
+                    "INSERT INTO stream_leases (id, user_id, expires_at) \
+                     VALUES ($1, $2, now() + make_interval(secs => $3))",
+                    vec![lease.into(), user_id.into(), ttl.into()],
+                ))
+                .await?;
+            Ok(true)
+        })
+    })
+    .await
+}
+
+/// Extends `leases` by another [`LEASE_TTL`](super::LEASE_TTL).
+pub async fn renew_leases(db: &impl ConnectionTrait, leases: &[Uuid]) -> Result<(), DbErr> {
+    let ttl = super::LEASE_TTL.as_secs() as i64;
+    for chunk in leases.chunks(500) {
+        let update = Query::update()
+            .table(lease::Entity)
+            .value(
+                lease::Column::ExpiresAt,
+                Expr::cust_with_values("now() + make_interval(secs => $1)", [ttl]),
+            )
+            .and_where(Expr::col(lease::Column::Id).is_in(chunk.iter().copied()))
+            .to_owned();
+        db.execute(&update).await?;
+    }
+    Ok(())
+}
+
+/// Releases `leases` (their streams ended).
+pub async fn release_leases(db: &impl ConnectionTrait, leases: &[Uuid]) -> Result<(), DbErr> {
+    for chunk in leases.chunks(500) {
+        lease::Entity::delete_many()
+            .filter(lease::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+pub mod lease {
+    use sea_orm::entity::prelude::*;
+
+    /// An open stream of `user_id` on some process, counted against the account's limit
+    /// until it is released or expires.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "stream_leases")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub expires_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -462,7 +462,6 @@ async fn events_cross_server_processes_within_a_second() {
 
 /// The limit of 8 open streams is the account's, not each process's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the limit is kept per process for now"]
 async fn the_limit_of_8_streams_holds_across_processes() {
     let Some(database) = FreshDatabase::create().await else {
         return;

@@ -1,4 +1,5 @@
-//! Notifications, and the single-use tickets with which a browser opens the stream.
+//! Notifications; the single-use tickets with which a browser opens the stream; and the
+//! leases by which processes sharing a PostgreSQL database count an account's streams.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -42,6 +43,14 @@ enum Notifications {
     CommentId,
     CreatedAt,
     Read,
+}
+
+#[derive(DeriveIden)]
+enum StreamLeases {
+    Table,
+    Id,
+    UserId,
+    ExpiresAt,
 }
 
 #[derive(DeriveIden)]
@@ -182,11 +191,34 @@ impl MigrationTrait for Migration {
                 &["token_id"],
             ))
             .await?;
+
+        // One row per open stream, renewed while it lasts (used on PostgreSQL only).
+        manager
+            .create_table(
+                Table::create()
+                    .table(StreamLeases::Table)
+                    .col(pk_uuid(StreamLeases::Id))
+                    .col(uuid(StreamLeases::UserId))
+                    .col(timestamp_with_time_zone(StreamLeases::ExpiresAt))
+                    .foreign_key(&mut cascade(
+                        (StreamLeases::Table, StreamLeases::UserId),
+                        (Users::Table, Users::Id),
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "idx_stream_leases_user_id",
+                "stream_leases",
+                &["user_id", "expires_at"],
+            ))
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["stream_tickets", "notifications"] {
+        for table in ["stream_leases", "stream_tickets", "notifications"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;
