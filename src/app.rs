@@ -181,7 +181,7 @@ impl Application {
             forgetting.abort();
         }
         dispatcher.stop().await;
-        let leases = self.state.stream.closed_leases();
+        let leases = self.state.stream.ended_leases();
         if let Err(error) = stream::store::release_leases(&self.state.db, &leases).await {
             tracing::warn!(%error, "releasing the streams' leases failed; they expire");
         }

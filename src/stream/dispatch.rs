@@ -39,7 +39,7 @@ impl Dispatcher {
 }
 
 async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
-    let sweeping = tokio::spawn(sweep_tokens(state.clone()));
+    let sweeping = tokio::spawn(sweep(state.clone()));
     match state.stream.take_local_signals() {
         Some(signals) => {
             tokio::select! {
@@ -232,12 +232,16 @@ async fn deliver_post(
 
 /// Every [`TOKEN_SWEEP_EVERY`], closes the streams whose token was revoked or expired;
 /// every [`LEASE_RENEW_EVERY`], renews the leases of the streams open here.
-async fn sweep_tokens(state: AppState) {
+async fn sweep(state: AppState) {
     let mut interval = tokio::time::interval(TOKEN_SWEEP_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_renewal = tokio::time::Instant::now();
     loop {
         interval.tick().await;
+        let ended = state.stream.ended_leases();
+        if let Err(error) = store::release_leases(&state.db, &ended).await {
+            tracing::warn!(%error, "releasing ended streams' leases failed; they expire");
+        }
         if last_renewal.elapsed() >= LEASE_RENEW_EVERY {
             last_renewal = tokio::time::Instant::now();
             let leases = state.stream.leases();

@@ -207,8 +207,9 @@ struct Inner {
     /// Whether processes share the database: the limit of streams per account is then
     /// kept there, by leases.
     shared: bool,
-    /// The leases of the streams ended by [`Hub::close`], to release at shutdown.
-    closed_leases: Mutex<Vec<Uuid>>,
+    /// The leases of streams that ended, not yet released in the database: the next
+    /// lease taken here, or the next sweep, releases them.
+    ended_leases: Mutex<Vec<Uuid>>,
 }
 
 /// A stream's place in the registry (and its lease): dropping it leaves and releases it.
@@ -216,8 +217,8 @@ pub struct Registration {
     hub: Hub,
     user_id: Uuid,
     stream_id: u64,
-    /// Its lease, and the database to release it in.
-    lease: Option<(sea_orm::DatabaseConnection, Uuid)>,
+    /// Its lease.
+    lease: Option<Uuid>,
     pub receiver: mpsc::Receiver<Delivery>,
     pub closing: watch::Receiver<bool>,
 }
@@ -226,14 +227,8 @@ impl Drop for Registration {
     fn drop(&mut self) {
         self.hub
             .remove(self.user_id, |entry| entry.stream_id == self.stream_id);
-        if let Some((db, lease)) = self.lease.take()
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            runtime.spawn(async move {
-                if let Err(error) = store::release_leases(&db, &[lease]).await {
-                    tracing::warn!(%error, "releasing a stream's lease failed; it expires");
-                }
-            });
+        if let Some(lease) = self.lease.take() {
+            self.hub.lease_ended(lease);
         }
     }
 }
@@ -264,7 +259,7 @@ impl Hub {
                 local,
                 closing: watch::Sender::new(false),
                 shared,
-                closed_leases: Mutex::new(Vec::new()),
+                ended_leases: Mutex::new(Vec::new()),
             }),
         }
     }
@@ -330,13 +325,16 @@ impl Hub {
             closing: self.inner.closing.subscribe(),
         };
         if let Some(lease) = lease {
-            let mut taken = store::take_lease(db, user.user_id, lease).await;
+            // The streams that ended here stop counting before this one is counted.
+            let ended = self.ended_leases();
+            let mut taken = store::take_lease(db, user.user_id, lease, &ended).await;
             if matches!(taken, Ok(false)) {
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                taken = store::take_lease(db, user.user_id, lease).await;
+                let ended = self.ended_leases();
+                taken = store::take_lease(db, user.user_id, lease, &ended).await;
             }
             match taken {
-                Ok(true) => registration.lease = Some((db.clone(), lease)),
+                Ok(true) => registration.lease = Some(lease),
                 Ok(false) => return Err(Refusal::TooMany),
                 Err(error) => return Err(Refusal::Database(error)),
             }
@@ -354,9 +352,18 @@ impl Hub {
             .collect()
     }
 
-    /// The leases of the streams that [`close`](Self::close) ended.
-    pub fn closed_leases(&self) -> Vec<Uuid> {
-        std::mem::take(&mut *self.inner.closed_leases.lock().expect("hub lock"))
+    /// Records that the stream of `lease` ended.
+    fn lease_ended(&self, lease: Uuid) {
+        self.inner
+            .ended_leases
+            .lock()
+            .expect("hub lock")
+            .push(lease);
+    }
+
+    /// The leases of the streams that ended since the last call, to release.
+    pub fn ended_leases(&self) -> Vec<Uuid> {
+        std::mem::take(&mut *self.inner.ended_leases.lock().expect("hub lock"))
     }
 
     /// Removes the streams of `user_id` that `which` selects (their clients see the end of
@@ -450,7 +457,7 @@ impl Hub {
         self.inner.closing.send_replace(true);
         let leases = self.leases();
         self.inner
-            .closed_leases
+            .ended_leases
             .lock()
             .expect("hub lock")
             .extend(leases);

@@ -235,15 +235,23 @@ pub async fn redeem_ticket(
 /// PostgreSQL, across every process); returns whether it was taken. The account's row is
 /// locked meanwhile, so that two processes opening streams at once count one after the
 /// other; expired leases (of a process that died) are cleared on the way.
+///
+/// `ended` are leases of this process's streams that ended meanwhile: they are released
+/// first, in the same transaction, so that a client reopening a stream it just closed is
+/// not counted twice.
 pub async fn take_lease(
     db: &sea_orm::DatabaseConnection,
     user_id: Uuid,
     lease: Uuid,
+    ended: &[Uuid],
 ) -> Result<bool, DbErr> {
     let ttl = super::LEASE_TTL.as_secs() as i64;
     let max = super::MAX_STREAMS_PER_ACCOUNT as i64;
+    let ended = ended.to_vec();
     crate::db::write_transaction(db, move |transaction| {
+        let ended = ended.clone();
         Box::pin(async move {
+            release_leases(transaction, &ended).await?;
             let run = |sql: &str, values: Vec<sea_orm::Value>| {
                 Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
             };
