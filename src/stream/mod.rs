@@ -43,6 +43,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
@@ -147,12 +148,16 @@ pub async fn collect<T>(state: &AppState, work: impl Future<Output = T>) -> T {
 }
 
 /// Middleware: collects the signals a request emits and publishes them once it is
-/// answered (its transactions are over by then).
+/// answered (its transactions are over by then). Reads (`GET`, `HEAD`) change nothing and
+/// pass straight through.
 pub async fn publish_signals(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
     collect(&state, next.run(request)).await
 }
 
