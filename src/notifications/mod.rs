@@ -23,7 +23,7 @@ use crate::posts::Post;
 use crate::posts::comments::Comment;
 use crate::users::UserSummary;
 
-pub use store::{Notice, notify, notify_mentions, withdraw};
+pub use store::{Notice, notify, notify_mentions, renotify_mentions, withdraw};
 
 /// What a notification tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

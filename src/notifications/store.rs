@@ -145,11 +145,31 @@ pub async fn withdraw(db: &impl ConnectionTrait, notice: Notice) -> Result<(), D
     Ok(())
 }
 
-/// Notifies the accounts that the post `post` (or its comment `comment`) by `actor`
-/// mentions, in order, and withdraws the mentions of those it no longer mentions (after
-/// an edit). Each is written under the rule of [`notify`]: only an account that may see
-/// the post is notified.
+/// Notifies the accounts that the new post `post` (or its new comment `comment`) by
+/// `actor` mentions, in order. Each is written under the rule of [`notify`]: only an
+/// account that may see the post is notified.
 pub async fn notify_mentions(
+    db: &impl ConnectionTrait,
+    actor: Uuid,
+    post: Uuid,
+    comment: Option<Uuid>,
+    mentioned: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    for &recipient in mentioned {
+        let notice = match comment {
+            Some(comment) => Notice::comment(Kind::Mention, recipient, actor, post, comment),
+            None => Notice::post(Kind::Mention, recipient, actor, post),
+        };
+        notify(db, notice, now).await?;
+    }
+    Ok(())
+}
+
+/// After an edit of the post `post` (or its comment `comment`): withdraws the mentions of
+/// the accounts it no longer mentions and notifies those it now mentions (an account
+/// mentioned before keeps its notification, as it was).
+pub async fn renotify_mentions(
     db: &impl ConnectionTrait,
     actor: Uuid,
     post: Uuid,
@@ -169,14 +189,7 @@ pub async fn notify_mentions(
         stale = stale.filter(Column::RecipientId.is_not_in(mentioned.iter().copied()));
     }
     stale.exec(db).await?;
-    for &recipient in mentioned {
-        let notice = match comment {
-            Some(comment) => Notice::comment(Kind::Mention, recipient, actor, post, comment),
-            None => Notice::post(Kind::Mention, recipient, actor, post),
-        };
-        notify(db, notice, now).await?;
-    }
-    Ok(())
+    notify_mentions(db, actor, post, comment, mentioned, now).await
 }
 
 /// Which of the viewer's notifications to read.

@@ -185,7 +185,7 @@ pub async fn update(
     let mentions = change.as_ref().map(|change| change.mentions.clone());
     store::update(&transaction, id, change, visibility, now).await?;
     if let Some(mentions) = mentions {
-        notifications::notify_mentions(&transaction, user.user_id, id, None, &mentions, now)
+        notifications::renotify_mentions(&transaction, user.user_id, id, None, &mentions, now)
             .await?;
     }
     transaction.commit().await?;

@@ -180,7 +180,7 @@ pub async fn update(
     }
     set_mentions(&transaction, MentionsOf::Comments, id, &mentions).await?;
     let row = store::find(&transaction, id).await?.ok_or_else(not_found)?;
-    notifications::notify_mentions(
+    notifications::renotify_mentions(
         &transaction,
         user.user_id,
         row.post_id,
