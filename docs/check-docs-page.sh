@@ -44,6 +44,7 @@ trap cleanup EXIT
 ROOST_DATABASE_URL="sqlite://$work/roost.db" \
     ROOST_MEDIA_DIR="$work/media" \
     ROOST_BIND=127.0.0.1:0 \
+    ROOST_MASTODON_BIND=off \
     ROOST_LOG_FORMAT=json \
     RUST_LOG=info \
     "$binary" serve >"$work/server.log" 2>&1 &

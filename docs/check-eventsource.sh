@@ -80,6 +80,7 @@ origin="http://127.0.0.1:$page_port"
 ROOST_DATABASE_URL="sqlite://$work/roost.db" \
     ROOST_MEDIA_DIR="$work/media" \
     ROOST_BIND=127.0.0.1:0 \
+    ROOST_MASTODON_BIND=off \
     ROOST_CORS_ORIGINS="$origin" \
     ROOST_ARGON2_MEMORY_KIB=64 \
     ROOST_ARGON2_ITERATIONS=1 \

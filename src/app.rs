@@ -105,6 +105,8 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// The Mastodon-compatible API's listener and router, unless it is off.
+    mastodon: Option<(TcpListener, Router)>,
     state: AppState,
 }
 
@@ -128,10 +130,26 @@ impl Application {
         if config.public_url == format!("http://{}", config.bind) {
             config.public_url = format!("http://{bound}");
         }
+        let mastodon_listener = match config.mastodon_bind {
+            Some(address) => {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding {address} (ROOST_MASTODON_BIND)"))?;
+                let bound = listener.local_addr()?;
+                if config.mastodon_public_url == format!("http://{address}") {
+                    config.mastodon_public_url = format!("http://{bound}");
+                }
+                Some(listener)
+            }
+            None => None,
+        };
         let state = AppState::new(config, clock).await?;
+        let mastodon =
+            mastodon_listener.map(|listener| (listener, crate::mastodon::router(state.clone())));
         Ok(Self {
             listener,
             router: router(state.clone()),
+            mastodon,
             state,
         })
     }
@@ -139,6 +157,13 @@ impl Application {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address the Mastodon-compatible API is bound to, unless it is off.
+    pub fn mastodon_addr(&self) -> Option<SocketAddr> {
+        self.mastodon
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -153,15 +178,27 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(address = %self.listener.local_addr()?, "serving");
+        if let Some(address) = self.mastodon_addr() {
+            tracing::info!(%address, "serving the Mastodon-compatible API");
+        }
         let cleanup = media::cleanup::CleanupTask::spawn(self.state.clone());
         let publisher = scheduler::publisher::Publisher::spawn(self.state.clone());
         let dispatcher = stream::dispatch::Dispatcher::spawn(self.state.clone());
         // Streams never finish by themselves: end them as soon as shutdown begins, so that
         // draining waits only for ordinary requests.
         let hub = self.state.stream.clone();
+        // One signal stops both listeners.
+        let (stop, stopped) = tokio::sync::watch::channel(false);
         let shutdown = async move {
             shutdown.await;
             hub.close();
+            let _ = stop.send(true);
+        };
+        let wait_for_stop = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
         };
         let forgetting = self.state.rate_limiter.clone().map(|limiter| {
             tokio::spawn(async move {
@@ -176,7 +213,18 @@ impl Application {
             max_connections: self.state.config.max_connections,
             header_read_timeout: self.state.config.header_read_timeout,
         };
-        let result = server::serve(self.listener, self.router, limits, shutdown).await;
+        let mastodon = self.mastodon.map(|(listener, router)| {
+            tokio::spawn(server::serve(listener, router, limits, wait_for_stop()))
+        });
+        let main = server::serve(self.listener, self.router, limits, wait_for_stop());
+        let (result, ()) = tokio::join!(main, shutdown);
+        let result = match mastodon {
+            Some(serving) => match serving.await {
+                Ok(mastodon_result) => result.and(mastodon_result),
+                Err(error) => Err(std::io::Error::other(error)),
+            },
+            None => result,
+        };
         if let Some(forgetting) = forgetting {
             forgetting.abort();
         }

@@ -70,6 +70,12 @@ pub struct Config {
     pub max_image_bytes: usize,
     /// How often never-attached uploads (and expired idempotency keys) are cleaned up.
     pub media_cleanup_interval: Duration,
+    /// Where the Mastodon-compatible client API listens; `None` when it is off.
+    pub mastodon_bind: Option<SocketAddr>,
+    /// Base of every URL the Mastodon-compatible API returns.
+    pub mastodon_public_url: String,
+    /// Lifetime of a token issued through OAuth; `None`: until revoked.
+    pub oauth_token_ttl: Option<Duration>,
 }
 
 /// Requests per minute a client may make in each class of request. A budget of `n`
@@ -384,6 +390,25 @@ struct Variables {
     #[arg(long, env = "ROOST_DATABASE_ACQUIRE_TIMEOUT_SECS", default_value_t = 5,
           value_parser = whole_number(1))]
     database_acquire_timeout_secs: u32,
+    /// Listen address of the Mastodon-compatible client API, or `off`.
+    #[arg(long, env = "ROOST_MASTODON_BIND", default_value = "127.0.0.1:8081",
+          value_parser = bind_or_off)]
+    mastodon_bind: Bind,
+    /// Base for absolute URLs in the Mastodon-compatible API's responses; `http://` and
+    /// `ROOST_MASTODON_BIND` by default.
+    #[arg(long, env = "ROOST_MASTODON_PUBLIC_URL", value_parser = public_url)]
+    mastodon_public_url: Option<String>,
+    /// Lifetime of a token issued through OAuth, in seconds; unset: until revoked (the
+    /// apps cannot refresh one).
+    #[arg(long, env = "ROOST_OAUTH_TOKEN_TTL_SECS", value_parser = whole_number(1))]
+    oauth_token_ttl_secs: Option<u32>,
+}
+
+/// A listen address, or `off`.
+#[derive(Debug, Clone, Copy)]
+enum Bind {
+    On(SocketAddr),
+    Off,
 }
 
 impl Variables {
@@ -434,6 +459,16 @@ impl Variables {
             scheduler_recheck: seconds(self.scheduler_recheck_secs),
             max_image_bytes: self.max_image_bytes as usize,
             media_cleanup_interval: seconds(self.media_cleanup_interval_secs),
+            mastodon_public_url: match (self.mastodon_public_url, self.mastodon_bind) {
+                (Some(url), _) => url,
+                (None, Bind::On(address)) => format!("http://{address}"),
+                (None, Bind::Off) => String::new(),
+            },
+            mastodon_bind: match self.mastodon_bind {
+                Bind::On(address) => Some(address),
+                Bind::Off => None,
+            },
+            oauth_token_ttl: self.oauth_token_ttl_secs.map(seconds),
         }
     }
 }
@@ -454,6 +489,15 @@ fn database_url(text: &str) -> Result<String, String> {
 fn bind(text: &str) -> Result<SocketAddr, String> {
     text.parse()
         .map_err(|_| format!("{text:?} is not an address like 127.0.0.1:8080"))
+}
+
+/// An address, or `off` (any case).
+fn bind_or_off(text: &str) -> Result<Bind, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        Ok(Bind::Off)
+    } else {
+        bind(text.trim()).map(Bind::On)
+    }
 }
 
 /// An http(s) URL, kept without its trailing slashes.

@@ -18,6 +18,7 @@
 //! - [`privacy`]: who may see what: the one visibility rule, and who may follow or read whom.
 //! - [`users`]: profiles, user search, the follow graph, follow requests, blocks and mutes;
 //!   `/me` and `/users`.
+//! - [`mastodon`]: the Mastodon-compatible client API, on a listener of its own.
 //! - [`media`]: the image pipeline, upload reading, media storage and serving.
 //! - [`posts`]: posts, hashtags, the one post-listing query, likes, comments.
 //! - [`notifications`]: notifications, written with the actions they tell of.
@@ -43,6 +44,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod mastodon;
 pub mod media;
 pub mod notifications;
 pub mod ops;

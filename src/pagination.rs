@@ -23,6 +23,29 @@ const CURSOR_VERSION: &str = "1";
 /// Longest cursor we try to decode; ours are far shorter.
 const MAX_CURSOR_LEN: usize = 512;
 
+/// Bounds on a list ordered by a time-ordered id, newest first: what a cursor means, and
+/// what the Mastodon-compatible API's `max_id`, `since_id` and `min_id` mean.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Only keys below this one.
+    pub before: Option<Uuid>,
+    /// Only keys from this one on.
+    pub from: Option<Uuid>,
+    /// Take the page that starts just after `from` (the oldest matches) instead of the
+    /// newest; the page is still returned newest first.
+    pub oldest_first: bool,
+}
+
+impl Window {
+    /// The rows after a cursor's key: keys below `before`, newest first.
+    pub fn before(before: Option<Uuid>) -> Self {
+        Self {
+            before,
+            ..Self::default()
+        }
+    }
+}
+
 /// The pagination query parameters, as documented on every list endpoint.
 #[derive(Debug, serde::Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

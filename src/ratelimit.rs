@@ -94,6 +94,25 @@ impl Class {
     }
 }
 
+impl Class {
+    /// The class of a request to the Mastodon-compatible API: uploads, searches, sign-ins
+    /// (the password grant and the authorize form) and account creation are charged as
+    /// on Roost's own API.
+    pub fn of_mastodon(method: &Method, path: &str) -> Class {
+        let reading = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        match (reading, path.trim_end_matches('/')) {
+            (false, "/oauth/token" | "/oauth/authorize") => Class::Login,
+            (false, "/api/v1/accounts") => Class::Register,
+            (false, "/api/v1/media" | "/api/v2/media" | "/api/v1/accounts/update_credentials") => {
+                Class::Upload
+            }
+            (true, "/api/v2/search" | "/api/v1/accounts/search") => Class::Search,
+            (true, _) => Class::Read,
+            (false, _) => Class::Write,
+        }
+    }
+}
+
 fn has_parameter(query: Option<&str>, name: &str) -> bool {
     query.is_some_and(|query| {
         query
@@ -292,14 +311,29 @@ pub async fn enforce_budgets(
     request: Request,
     next: Next,
 ) -> Response {
-    let Some(limiter) = state.rate_limiter.as_deref() else {
-        return next.run(request).await;
-    };
     let class = Class::of(
         request.method(),
         request.uri().path(),
         request.uri().query(),
     );
+    charge(&state, class, request, next).await
+}
+
+/// [`enforce_budgets`] for the Mastodon-compatible API, whose paths are classed by
+/// [`Class::of_mastodon`]; the budgets are the same ones.
+pub async fn enforce_mastodon_budgets(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let class = Class::of_mastodon(request.method(), request.uri().path());
+    charge(&state, class, request, next).await
+}
+
+async fn charge(state: &AppState, class: Class, request: Request, next: Next) -> Response {
+    let Some(limiter) = state.rate_limiter.as_deref() else {
+        return next.run(request).await;
+    };
     let Some(peer) = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

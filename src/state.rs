@@ -49,6 +49,7 @@ impl AppState {
     /// Connects to the database (without migrating) and prepares the shared services.
     pub async fn new(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let mut db = db::connect(&config).await?;
+        db::take_id_node(&db).await?;
         let sql_statements = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&sql_statements);
         db.set_metric_callback(move |info| {

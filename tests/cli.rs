@@ -77,6 +77,7 @@ fn start_server_on(database_url: &str, dir: &std::path::Path) -> (Child, u16) {
         .env("ROOST_DATABASE_URL", database_url)
         .env("ROOST_MEDIA_DIR", dir.join("media"))
         .env("ROOST_BIND", format!("127.0.0.1:{port}"))
+        .env("ROOST_MASTODON_BIND", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

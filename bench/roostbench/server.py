@@ -75,6 +75,7 @@ class Server:
         self.env.update({
             "ROOST_DATABASE_URL": database.url,
             "ROOST_BIND": f"127.0.0.1:{self.port}",
+            "ROOST_MASTODON_BIND": "off",
             "ROOST_MEDIA_DIR": str(workdir / "media"),
             "ROOST_RATE_LIMITS": "off",
             "RUST_LOG": "warn",

@@ -13,6 +13,11 @@ pub mod token {
         pub token_hash: String,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+        /// Space-separated OAuth scopes; `None` for a token of Roost's own API, which may
+        /// do everything.
+        pub scopes: Option<String>,
+        /// The OAuth app the token was issued to, if any.
+        pub app_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -110,7 +110,8 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<Auth
         parts.extensions.insert(None::<AuthUser>);
         return Ok(None);
     };
-    let user = check_presented(state, value).await?;
+    let (user, scopes) = check_presented_scoped(state, value).await?;
+    parts.extensions.insert(TokenScopes(scopes));
     if let Some(checked) = parts.extensions.get::<TokenChecked>() {
         checked.0.store(true, Ordering::Relaxed);
     }
@@ -120,6 +121,20 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<Auth
 
 /// The user whose token the `Authorization` value carries, or the 401 for it.
 async fn check_presented(state: &AppState, value: &HeaderValue) -> Result<AuthUser, AppError> {
+    check_presented_scoped(state, value)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// The scopes of the token a request was authenticated with, set by the extractors:
+/// `None` for a token of Roost's own API, which may do everything.
+#[derive(Debug, Clone, Default)]
+pub struct TokenScopes(pub Option<Arc<str>>);
+
+async fn check_presented_scoped(
+    state: &AppState,
+    value: &HeaderValue,
+) -> Result<(AuthUser, Option<Arc<str>>), AppError> {
     let presented = value.to_str().ok().and_then(bearer_token).ok_or(INVALID)?;
     let row = store::find_token(&state.db, &token::digest(presented))
         .await?
@@ -127,10 +142,13 @@ async fn check_presented(state: &AppState, value: &HeaderValue) -> Result<AuthUs
     if row.expires_at <= state.clock.now() {
         return Err(INVALID);
     }
-    Ok(AuthUser {
-        user_id: row.user_id,
-        token_id: row.id,
-    })
+    Ok((
+        AuthUser {
+            user_id: row.user_id,
+            token_id: row.id,
+        },
+        row.scopes.map(Arc::from),
+    ))
 }
 
 /// The token in an `Authorization` value, if the scheme is `Bearer` or `Token`

@@ -24,6 +24,8 @@ pub async fn insert_token(
         token_hash: Set(digest),
         created_at: Set(now),
         expires_at: Set(expires_at),
+        scopes: Set(None),
+        app_id: Set(None),
     })
     .exec_without_returning(db)
     .await?;

@@ -9,6 +9,8 @@
 
 pub mod migrations;
 
+pub mod ids;
+
 use std::path::Path;
 use std::time::Duration;
 
@@ -45,9 +47,29 @@ const POSTGRES_PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
 const MIGRATION_LOCK_KEY: i64 = 0x0072_6f6f_7374;
 
 /// A new time-ordered id (UUIDv7): ids issued later compare greater, so keyset pagination
-/// can sort on the id alone, and several processes can issue them without coordination.
+/// can sort on the id alone, and several processes can issue them without coordination
+/// (see [`ids`] for the bits that make each id's 64-bit number unique).
 pub fn new_id() -> Uuid {
-    Uuid::now_v7()
+    ids::new_id()
+}
+
+/// On PostgreSQL, where several processes issue ids, takes this process's id node from
+/// the sequence that deals them out (see [`ids`]); on SQLite the one process keeps node 0.
+pub async fn take_id_node(db: &DatabaseConnection) -> anyhow::Result<()> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT nextval('roost_id_nodes') AS node",
+        ))
+        .await
+        .context("taking an id node")?
+        .context("nextval returned no row")?;
+    let node: i64 = row.try_get("", "node").context("reading the id node")?;
+    ids::set_node(node as u64);
+    Ok(())
 }
 
 /// Opens a connection pool for `config.database_url`, creating the SQLite file (and its

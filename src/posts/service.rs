@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::idempotency::{self, Created, IdempotencyKey, Outcome};
 use crate::media::{self, store as media_store};
 use crate::notifications;
-use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::pagination::{PageRequest, PageResponse, Window, encode_cursor};
 use crate::privacy::Visibility;
 use crate::state::AppState;
 use crate::stream::{self, Signal};
@@ -352,8 +352,8 @@ async fn page_of_posts(
     viewer: &Viewer,
     page: &PageRequest,
 ) -> Result<PageResponse<Post>, AppError> {
-    let after = page.after_id()?;
-    let rows = store::list(&state.db, &list, viewer, after, page.fetch_limit()).await?;
+    let window = Window::before(page.after_id()?);
+    let rows = store::list(&state.db, &list, viewer, window, page.fetch_limit()).await?;
     viewer
         .settle(state, rows.first().map(|row| row.viewer))
         .await?;
@@ -361,6 +361,25 @@ async fn page_of_posts(
         page.take_page(rows, |row| encode_cursor(&[&row.sort_key.to_string()]));
     let posts = posts_from_rows(state, rows).await?;
     Ok(page.respond(posts, next_cursor))
+}
+
+/// Up to `limit` posts of `list` within `window`, newest first, each with its sort key:
+/// the same query and checks as a page, for callers that page by bounds rather than
+/// cursors (the Mastodon-compatible API).
+pub async fn in_window(
+    state: &AppState,
+    list: PostList,
+    viewer: &Viewer,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<(Uuid, Post)>, AppError> {
+    let rows = store::list(&state.db, &list, viewer, window, limit).await?;
+    viewer
+        .settle(state, rows.first().map(|row| row.viewer))
+        .await?;
+    let keys: Vec<Uuid> = rows.iter().map(|row| row.sort_key).collect();
+    let posts = posts_from_rows(state, rows).await?;
+    Ok(keys.into_iter().zip(posts).collect())
 }
 
 /// The posts among `ids` that the viewer may see, by id (hydrated together).

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::entity::{comment_mention, like, post, post_mention, post_tag};
 use crate::auth::{Viewer, ViewerColumns};
 use crate::media::{entity as media, store as media_store};
+use crate::pagination::Window;
 use crate::privacy::{self, Visibility};
 use crate::users::entity::{follow, user};
 
@@ -201,7 +202,7 @@ async fn fetch_page(
     Ok(rows)
 }
 
-/// One page of the posts of `list`, newest first (by `sort_key`), after `after`.
+/// One page of the posts of `list` within `window`, newest first (by `sort_key`).
 ///
 /// Counts are computed in the same statement from the `(post_id, …)` indexes on likes and
 /// comments, so they are exact without counters to keep in step. Each filter is an indexed
@@ -212,21 +213,21 @@ pub async fn list(
     db: &impl ConnectionTrait,
     list: &PostList,
     viewer: &Viewer,
-    after: Option<Uuid>,
+    window: Window,
     limit: u64,
 ) -> Result<Vec<PostRow>, DbErr> {
     let backend = db.get_database_backend();
     let inner = match list {
-        PostList::HomeFeed => home_feed(backend, viewer, after, limit),
-        PostList::LikedBy(user_id) => liked_by(viewer, *user_id, after, limit),
-        PostList::Filtered(filter) => filtered(backend, viewer, filter, after, limit),
+        PostList::HomeFeed => home_feed(backend, viewer, window, limit),
+        PostList::LikedBy(user_id) => liked_by(viewer, *user_id, window, limit),
+        PostList::Filtered(filter) => filtered(backend, viewer, filter, window, limit),
     };
     fetch_page(db, complete_page(backend, inner, viewer)).await
 }
 
 /// The inner query of "posts `user_id` liked" that the viewer may still see, driven by the
 /// `(user_id, id)` index on likes so that a page reads `limit` index entries in list order.
-fn liked_by(viewer: &Viewer, user_id: Uuid, after: Option<Uuid>, limit: u64) -> SelectStatement {
+fn liked_by(viewer: &Viewer, user_id: Uuid, window: Window, limit: u64) -> SelectStatement {
     let sort_key = ("lk", "id");
     let mut select = page_select(sort_key);
     select
@@ -239,7 +240,7 @@ fn liked_by(viewer: &Viewer, user_id: Uuid, after: Option<Uuid>, limit: u64) -> 
         )
         .and_where(Expr::col(("lk", like::Column::UserId)).eq(user_id));
     select.and_where(Expr::cust(privacy::post_visible(viewer, P)));
-    keyset(&mut select, sort_key, after, limit);
+    keyset(&mut select, sort_key, window, limit);
     select
 }
 
@@ -251,7 +252,7 @@ fn filtered(
     backend: DbBackend,
     viewer: &Viewer,
     filter: &PostFilter,
-    after: Option<Uuid>,
+    window: Window,
     limit: u64,
 ) -> SelectStatement {
     let (mut select, sort_key) = match &filter.tag {
@@ -290,7 +291,7 @@ fn filtered(
     } else {
         privacy::post_listed(viewer, P)
     }));
-    keyset(&mut select, sort_key, after, limit);
+    keyset(&mut select, sort_key, window, limit);
     select
 }
 
@@ -316,17 +317,34 @@ fn matches_words_sqlite(words: &[String]) -> Expr {
     )
 }
 
-/// Newest first by `sort_key`, after `after`, at most `limit` rows.
+/// At most `limit` rows within `window` by `sort_key`: the newest, or with
+/// `oldest_first` the oldest (the caller sorts the page newest first).
 fn keyset(
     select: &mut SelectStatement,
     sort_key: (&'static str, &'static str),
-    after: Option<Uuid>,
+    window: Window,
     limit: u64,
 ) {
-    if let Some(after) = after {
-        select.and_where(Expr::col(sort_key).lt(after));
+    bound(select, sort_key, window);
+    select.order_by(sort_key, order(window)).limit(limit);
+}
+
+/// Restricts `select` to `window`'s bounds on `key`.
+fn bound(select: &mut SelectStatement, key: (&'static str, &'static str), window: Window) {
+    if let Some(before) = window.before {
+        select.and_where(Expr::col(key).lt(before));
     }
-    select.order_by(sort_key, Order::Desc).limit(limit);
+    if let Some(from) = window.from {
+        select.and_where(Expr::col(key).gte(from));
+    }
+}
+
+fn order(window: Window) -> Order {
+    if window.oldest_first {
+        Order::Asc
+    } else {
+        Order::Desc
+    }
 }
 
 /// The inner query of the viewer's home feed, in two steps: the page's ids from the
@@ -338,16 +356,11 @@ fn keyset(
 /// transaction; muted accounts leave the feed. So the authors are the viewer and the
 /// accounts they follow, minus those across a block or muted, and a page costs the same
 /// however many accounts the viewer blocks or mutes.
-fn home_feed(
-    backend: DbBackend,
-    viewer: &Viewer,
-    after: Option<Uuid>,
-    limit: u64,
-) -> SelectStatement {
+fn home_feed(backend: DbBackend, viewer: &Viewer, window: Window, limit: u64) -> SelectStatement {
     let authors = feed_authors(viewer);
     let ids = match backend {
-        DbBackend::Postgres => home_feed_ids_postgres(authors, after, limit),
-        _ => home_feed_ids_sqlite(authors, after, limit),
+        DbBackend::Postgres => home_feed_ids_postgres(authors, window, limit),
+        _ => home_feed_ids_sqlite(authors, window, limit),
     };
     page_select((P, "id"))
         .from_as(post::Entity, P)
@@ -408,12 +421,12 @@ fn feed_authors(viewer: &Viewer) -> SelectStatement {
 /// only keeps that a scan of the covering index; selecting the posts' columns there fetched
 /// every candidate's row (content and all) before the sort, four fifths of a page's cost on
 /// the large benchmark dataset.
-fn home_feed_ids_sqlite(authors: SelectStatement, after: Option<Uuid>, limit: u64) -> Expr {
+fn home_feed_ids_sqlite(authors: SelectStatement, window: Window, limit: u64) -> Expr {
     let mut ids = Query::select();
     ids.column(("r", post::Column::Id))
         .from_as(post::Entity, "r")
         .and_where(Expr::col(("r", post::Column::AuthorId)).in_subquery(authors));
-    keyset(&mut ids, ("r", "id"), after, limit);
+    keyset(&mut ids, ("r", "id"), window, limit);
     Expr::col((P, post::Column::Id)).in_subquery(ids)
 }
 
@@ -427,21 +440,25 @@ fn home_feed_ids_sqlite(authors: SelectStatement, after: Option<Uuid>, limit: u6
 /// tell a generic plan's cost with an unknown `LIMIT`, so it planned the feed afresh on
 /// every execution (a third of its database time); with the number there it keeps one plan
 /// per page size.
-fn home_feed_ids_postgres(authors: SelectStatement, after: Option<Uuid>, limit: u64) -> Expr {
+fn home_feed_ids_postgres(authors: SelectStatement, window: Window, limit: u64) -> Expr {
     let mut recent = Query::select();
     recent
         .column(("r", post::Column::Id))
         .from_as(post::Entity, "r")
         .and_where(Expr::col(("r", post::Column::AuthorId)).equals(("authors", "author_id")));
-    if let Some(after) = after {
-        recent.and_where(Expr::col(("r", post::Column::Id)).lt(after));
-    }
-    recent.order_by(("r", post::Column::Id), Order::Desc);
+    bound(&mut recent, ("r", "id"), window);
+    recent.order_by(("r", post::Column::Id), order(window));
     let subquery =
         |select: SelectStatement| Expr::SubQuery(None, Box::new(SubQueryStatement::from(select)));
-    Expr::cust_with_exprs(
+    let merge = if window.oldest_first {
         "p.id IN (SELECT recent.id FROM $1 authors CROSS JOIN LATERAL ($2 LIMIT $3) recent \
-         ORDER BY recent.id DESC LIMIT $4)",
+         ORDER BY recent.id ASC LIMIT $4)"
+    } else {
+        "p.id IN (SELECT recent.id FROM $1 authors CROSS JOIN LATERAL ($2 LIMIT $3) recent \
+         ORDER BY recent.id DESC LIMIT $4)"
+    };
+    Expr::cust_with_exprs(
+        merge,
         [
             subquery(authors),
             subquery(recent),
@@ -871,7 +888,7 @@ mod tests {
             home_feed(
                 DbBackend::Postgres,
                 &Viewer::Anonymous,
-                Some(Uuid::nil()),
+                Window::before(Some(Uuid::nil())),
                 21,
             ),
             &Viewer::Anonymous,
@@ -904,7 +921,7 @@ mod tests {
             DbBackend::Postgres,
             &Viewer::Anonymous,
             &filter,
-            Some(Uuid::nil()),
+            Window::before(Some(Uuid::nil())),
             21,
         );
         let statement = complete_page(DbBackend::Postgres, inner, &Viewer::Anonymous);
@@ -923,7 +940,7 @@ mod tests {
             DbBackend::Sqlite,
             &Viewer::Anonymous,
             &filter,
-            Some(Uuid::nil()),
+            Window::before(Some(Uuid::nil())),
             21,
         );
         let statement = complete_page(DbBackend::Sqlite, inner, &Viewer::Anonymous);

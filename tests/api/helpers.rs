@@ -92,6 +92,8 @@ macro_rules! both_databases_with {
 pub struct TestApp {
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub address: String,
+    /// Base URL of the Mastodon-compatible API (empty when it is off).
+    pub mastodon_address: String,
     pub client: reqwest::Client,
     /// The application's clock; move it with `advance`. An app on the real clock
     /// (`*_realtime`) does not read it, and `advance` refuses to move it.
@@ -215,6 +217,7 @@ impl TestApp {
         let mut env: HashMap<String, String> = HashMap::from([
             ("ROOST_DATABASE_URL".into(), database_url.into()),
             ("ROOST_BIND".into(), "127.0.0.1:0".into()),
+            ("ROOST_MASTODON_BIND".into(), "127.0.0.1:0".into()),
             ("ROOST_MEDIA_DIR".into(), media_dir.into()),
             // A cheap hash keeps the suite fast; one test checks the production default.
             ("ROOST_ARGON2_MEMORY_KIB".into(), "64".into()),
@@ -237,6 +240,9 @@ impl TestApp {
             .await
             .expect("application starts");
         let address = format!("http://{}", application.local_addr().unwrap());
+        let mastodon_address = application
+            .mastodon_addr()
+            .map_or_else(String::new, |address| format!("http://{address}"));
         let state = application.state().clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -249,6 +255,7 @@ impl TestApp {
         });
         Self {
             address,
+            mastodon_address,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -974,4 +981,76 @@ pub async fn holds_for(within: Duration, what: &str, mut check: impl AsyncFnMut(
         }
         tokio::time::sleep(POLL_EVERY).await;
     }
+}
+
+/// Requests to the Mastodon-compatible API (its own listener).
+#[allow(dead_code)]
+impl TestApp {
+    /// The absolute URL of `path` on the Mastodon-compatible API.
+    pub fn masto_url(&self, path: &str) -> String {
+        assert!(
+            !self.mastodon_address.is_empty(),
+            "the Mastodon-compatible API is off"
+        );
+        format!("{}{path}", self.mastodon_address)
+    }
+
+    /// A request to the Mastodon-compatible API with an optional bearer token.
+    pub fn masto(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.masto_url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// `GET path` on the Mastodon-compatible API, asserting 200 and returning the JSON.
+    pub async fn masto_get(&self, path: &str, token: Option<&str>) -> Value {
+        let response = self.masto(Method::GET, path, token).send().await.unwrap();
+        json_ok(response, &format!("GET {path}")).await
+    }
+
+    /// `POST path` with a form body on the Mastodon-compatible API, asserting 200.
+    pub async fn masto_post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> Value {
+        let response = self
+            .masto(Method::POST, path, token)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        json_ok(response, &format!("POST {path}")).await
+    }
+
+    /// `POST path` with a JSON body on the Mastodon-compatible API, asserting 200.
+    pub async fn masto_post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Value {
+        let response = self
+            .masto(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        json_ok(response, &format!("POST {path}")).await
+    }
+}
+
+/// Asserts a Mastodon-style error: the status and a body `{"error": "…"}`; returns the
+/// message.
+pub async fn assert_masto_error(response: Response, status: u16, what: &str) -> String {
+    let actual = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "{what}: {body}");
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{what}: no \"error\" in {body}"))
+        .to_owned()
 }

@@ -22,6 +22,7 @@ mod guide;
 mod hostile;
 mod likes;
 mod limits;
+mod mastodon;
 mod media;
 mod migrations;
 mod notifications;

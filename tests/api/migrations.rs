@@ -15,8 +15,8 @@ use crate::helpers::{TestApp, id_of, json_ok, post_path};
 async fn downgrade_and_restart(app: &mut TestApp) -> TestApp {
     app.stop().await;
     let db = Database::connect(&app.database_url).await.unwrap();
-    // The notifications migration, then the privacy one.
-    Migrator::down(&db, Some(2))
+    // The OAuth migration, the notifications one, then the privacy one.
+    Migrator::down(&db, Some(3))
         .await
         .expect("the privacy migration reverts");
     let columns = sea_orm::ConnectionTrait::query_one_raw(

@@ -40,6 +40,7 @@ impl Server {
             .env("ROOST_DATABASE_URL", database_url)
             .env("ROOST_MEDIA_DIR", media_dir)
             .env("ROOST_BIND", "127.0.0.1:0")
+            .env("ROOST_MASTODON_BIND", "127.0.0.1:0")
             .env("ROOST_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .env("ROOST_RATE_LIMITS", "off")

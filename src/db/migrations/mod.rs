@@ -10,6 +10,7 @@ mod m0003_posts;
 mod m0004_scheduled_posts;
 mod m0005_privacy;
 mod m0006_notifications;
+mod m0007_oauth;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_scheduled_posts::Migration),
             Box::new(m0005_privacy::Migration),
             Box::new(m0006_notifications::Migration),
+            Box::new(m0007_oauth::Migration),
         ]
     }
 }

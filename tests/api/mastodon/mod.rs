@@ -1,0 +1,3 @@
+//! The Mastodon-compatible client API, on its own listener: one file per area.
+
+mod listener;
