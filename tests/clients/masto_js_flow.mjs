@@ -484,14 +484,26 @@ async function notifications() {
   expect(one.type === "follow", `GET one notification gave ${one.type}`);
 }
 
+async function within(ms, promise, message) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new StepFailed(`${message} within ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function streamUpdate() {
   const { alice, bob, bobAccount } = state;
   const instance = await alice.v2.instance.fetch();
   const streamingApiUrl = instance.configuration?.urls?.streaming;
   expect(streamingApiUrl, `v2 instance has no configuration.urls.streaming: ${JSON.stringify(instance.configuration)}`);
-  const streaming = createStreamingAPIClient({ streamingApiUrl, accessToken: state.aliceToken, retry: 3 });
+  const streaming = createStreamingAPIClient({ streamingApiUrl, accessToken: state.aliceToken, retry: 3, log: "error" });
   try {
-    await streaming.prepare();
+    await within(STREAM_WAIT_MS, streaming.prepare(), `the WebSocket to ${streamingApiUrl} did not open`);
     const subscription = streaming.user.subscribe();
     const events = subscription[Symbol.asyncIterator]();
     // The first `next()` sends the subscribe message; the protocol has no acknowledgement,

@@ -286,7 +286,7 @@ def page_home_timeline() -> None:
         expect(len(page) <= 2, f"a page of {len(page)} statuses with limit=2")
         seen += [s.id for s in page]
     expect(len(seen) == len(set(seen)), f"pages overlap: {seen}")
-    expect(seen == sorted(seen, reverse=True), f"pages are not newest first: {seen}")
+    expect(seen == sorted(seen, key=int, reverse=True), f"pages are not newest first: {seen}")
     expect(all(id_ in seen for id_ in posted), "paging did not reach every post")
     expect(state["image_status"].id in seen, "paging did not reach the post with the image")
     # And back: the page above the second page is the first.
