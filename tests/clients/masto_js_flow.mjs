@@ -12,9 +12,10 @@
 // Then the first account posts with an image, reads and pages the home timeline with the
 // paginator, favourites, follows and unfollows the second, searches, schedules a status,
 // reads the notifications the second one caused and receives an `update` over the
-// WebSocket stream. Every call after the sign-in is the library's own. Each step is
-// reported on its own line; a failed step prints the error and the last exchanges with the
-// server, the remaining steps still run, and the exit status is 1.
+// WebSocket stream; the second one then revokes its token. Every call after the sign-in
+// is the library's own. Each step is reported on its own line; a failed step prints the
+// error and the last exchanges with the server, the remaining steps still run, and the
+// exit status is 1.
 
 import { createHash, randomBytes } from "node:crypto";
 import { deflateSync } from "node:zlib";
@@ -50,7 +51,8 @@ globalThis.fetch = async (input, init) => {
     : printable(await response.clone().text(), 600);
   const link = response.headers.get("link");
   exchanges.push(
-    `${request.method} ${request.url}\n    body: ${JSON.stringify(sent)}\n` +
+    `${request.method} ${request.url}\n` +
+      `    authorization: ${(request.headers.get("authorization") ?? "none").split(" ")[0]}, body: ${JSON.stringify(sent)}\n` +
       `    -> ${response.status} ${type}${link ? ` Link: ${link}` : ""}\n    ${received}`,
   );
   if (exchanges.length > 4) exchanges.shift();
@@ -327,6 +329,7 @@ async function signIn(account, key) {
   expect(me.source, "verify_credentials has no `source`");
   state[key] = masto;
   state[`${key}Token`] = token.accessToken;
+  state[`${key}App`] = app;
   state[`${key}Account`] = me;
 }
 
@@ -540,6 +543,23 @@ async function streamUpdate() {
   }
 }
 
+/** Signing out: the app revokes its token (`POST /oauth/revoke`), which then stops working. */
+async function revoke() {
+  const { bob, bobApp } = state;
+  await createOAuthAPIClient({ url: BASE_URL, timeout: 15_000 }).revoke({
+    clientId: bobApp.clientId,
+    clientSecret: bobApp.clientSecret,
+    token: state.bobToken,
+  });
+  try {
+    await bob.v1.accounts.verifyCredentials();
+  } catch (error) {
+    expect(error?.statusCode === 401, `after revoking, verify_credentials failed with ${describe(error)}`);
+    return;
+  }
+  throw new StepFailed("the revoked token still works");
+}
+
 async function main() {
   expect(ACCOUNTS.length >= 2, "FLOW_ACCOUNTS needs two accounts");
   console.log(`masto.js against ${BASE_URL}`);
@@ -557,6 +577,7 @@ async function main() {
   await step("schedule a status", schedule);
   await step("notifications", notifications);
   await step("an update from the user stream", streamUpdate);
+  await step("revoke the token", revoke);
   if (failures.length > 0) {
     console.log(`FAILED: ${failures.length} step(s): ${failures.join(", ")}`);
     return 1;

@@ -10,9 +10,10 @@ Both accounts sign in through the OAuth flow (the authorize page's form posted l
 browser, the code read from the page, exchanged by `Mastodon.log_in`), then the first one
 posts with an image, reads and pages the home timeline, favourites, follows and unfollows
 the second, searches, schedules a status, reads the notifications the second one caused and
-receives an `update` from the user stream. Every call after the sign-in is the library's
-own. Each step is reported on its own line; a failed step prints the error and the last
-requests and responses, the remaining steps still run, and the exit status is 1.
+receives an `update` from the user stream; the second one then revokes its token. Every
+call after the sign-in is the library's own. Each step is reported on its own line; a
+failed step prints the error and the last requests and responses, the remaining steps still
+run, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from html.parser import HTMLParser
 from urllib.parse import urljoin
 
 import requests
-from mastodon import CallbackStreamListener, Mastodon
+from mastodon import CallbackStreamListener, Mastodon, MastodonUnauthorizedError
 
 SCOPES = ["read", "write", "follow"]
 REDIRECT_URI = "urn:ietf:wg:oauth:2.0:oob"
@@ -52,7 +53,8 @@ def record(response: requests.Response, *_args, **_kwargs) -> None:
         body = body[:300].decode("utf-8", "replace") if b"\0" not in body[:300] else f"<{len(body)} bytes>"
     streamed = response.headers.get("content-type", "").startswith("text/event-stream")
     text = "<event stream>" if streamed else response.text[:600]
-    exchanges.append(f"{request.method} {request.url}\n    body: {body!r}\n"
+    scheme = request.headers.get("Authorization", "none").split(" ")[0]
+    exchanges.append(f"{request.method} {request.url}\n    authorization: {scheme}, body: {body!r}\n"
                      f"    -> {response.status_code} {response.headers.get('content-type', '')}"
                      f"{' Link: ' + response.headers['link'] if 'link' in response.headers else ''}\n"
                      f"    {text}")
@@ -420,6 +422,17 @@ def stream_update() -> None:
         threading.Thread(target=handle.close, daemon=True).start()
 
 
+def revoke() -> None:
+    """Signing out: the app revokes its token (`POST /oauth/revoke`), which then stops working."""
+    bob: Mastodon = state["bob"]
+    bob.revoke_access_token(allow_http=True)
+    try:
+        bob.account_verify_credentials()
+    except MastodonUnauthorizedError:
+        return
+    raise StepFailed("the revoked token still works")
+
+
 def main() -> int:
     expect(len(ACCOUNTS) >= 2, "FLOW_ACCOUNTS needs two accounts")
     print(f"Mastodon.py against {BASE_URL}", flush=True)
@@ -436,6 +449,7 @@ def main() -> int:
     step("schedule a status", schedule)
     step("notifications", notifications)
     step("an update from the user stream", stream_update)
+    step("revoke the token", revoke)
     if failures:
         print(f"FAILED: {len(failures)} step(s): {', '.join(failures)}")
         return 1
