@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, SelectStatement};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -43,6 +44,29 @@ impl Window {
             before,
             ..Self::default()
         }
+    }
+
+    /// Restricts `select` to the window's bounds on `key` and keeps at most `limit` rows:
+    /// the newest, or with `oldest_first` the oldest (the caller then puts the page newest
+    /// first).
+    pub fn keyset(
+        self,
+        select: &mut SelectStatement,
+        key: (&'static str, &'static str),
+        limit: u64,
+    ) {
+        if let Some(before) = self.before {
+            select.and_where(Expr::col(key).lt(before));
+        }
+        if let Some(from) = self.from {
+            select.and_where(Expr::col(key).gte(from));
+        }
+        let order = if self.oldest_first {
+            Order::Asc
+        } else {
+            Order::Desc
+        };
+        select.order_by(key, order).limit(limit);
     }
 }
 
@@ -157,6 +181,18 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<Vec<String>, AppError> {
 }
 
 impl PageRequest {
+    /// A request for the page of `limit` items below the id `before` (the newest without
+    /// it), for callers that page by bounds rather than cursors (the Mastodon-compatible
+    /// API); the links it would make are not used.
+    pub fn below(limit: u64, before: Option<Uuid>) -> Self {
+        Self {
+            limit: limit.clamp(1, MAX_LIMIT),
+            cursor: before.map(|id| vec![id.to_string()]),
+            base: String::new(),
+            other_params: Vec::new(),
+        }
+    }
+
     /// The cursor's key when it is a single id (lists ordered by a time-ordered id).
     pub fn after_id(&self) -> Result<Option<Uuid>, AppError> {
         match self.cursor.as_deref() {

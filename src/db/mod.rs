@@ -53,6 +53,32 @@ pub fn new_id() -> Uuid {
     ids::new_id()
 }
 
+/// The id of the row of `table` whose 64-bit number (see [`ids`]) is `number`: a range
+/// on the primary key. The first such row when ids written before the numbering scheme
+/// share a number.
+pub async fn id_by_number(
+    db: &impl ConnectionTrait,
+    table: &'static str,
+    number: i64,
+) -> Result<Option<Uuid>, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+    let (lowest, end) = ids::range(number);
+    let mut select = Query::select();
+    select
+        .column(Alias::new("id"))
+        .from(Alias::new(table))
+        .and_where(Expr::col(Alias::new("id")).gte(lowest));
+    if let Some(end) = end {
+        select.and_where(Expr::col(Alias::new("id")).lt(end));
+    }
+    select.order_by(Alias::new("id"), Order::Asc).limit(1);
+    let backend = db.get_database_backend();
+    match db.query_one_raw(backend.build(&select)).await? {
+        Some(row) => Ok(Some(row.try_get::<Uuid>("", "id")?)),
+        None => Ok(None),
+    }
+}
+
 /// On PostgreSQL, where several processes issue ids, takes this process's id node from
 /// the sequence that deals them out (see [`ids`]); on SQLite the one process keeps node 0.
 pub async fn take_id_node(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -39,6 +39,7 @@ mod accounts;
 mod empties;
 mod images;
 mod instance;
+mod lookup;
 mod media;
 mod notifications;
 mod oauth;

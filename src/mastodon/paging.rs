@@ -1,6 +1,7 @@
 //! Mastodon's paging, written once: `limit`, `max_id`, `since_id` and `min_id` in, a
 //! [`Window`] for the stores, and a JSON array with a `Link` header carrying `next` and
-//! `prev` out (on empty pages too, so a client can keep polling from where it stands).
+//! `prev` out (an empty page links `prev` only: a client can keep polling from where it
+//! stands, and a paginator following `next` stops).
 //!
 //! The ids are the 64-bit numbers of [`crate::db::ids`]: `max_id = n` keeps keys below the
 //! lowest id of number `n`; `since_id = n` and `min_id = n` keep keys from the lowest id
@@ -111,28 +112,26 @@ impl<const DEFAULT: u64, const MAX: u64> Paging<DEFAULT, MAX> {
         response
     }
 
-    /// `next` (older: below the last key) and `prev` (newer: above the first). On an empty
-    /// page both stay where the request stood.
+    /// `next` (older: below the last key) and `prev` (newer: above the first). An empty
+    /// page links only `prev`, where the request stood, so that a client can keep polling
+    /// for what is newer, while paginators that follow `next` until there is none (as
+    /// masto.js's does) stop at the end.
     fn link(&self, keys: &[Uuid]) -> String {
-        let (next, prev) = match (keys.last(), keys.first()) {
-            (Some(last), Some(first)) => (ids::number(*last), ids::number(*first)),
+        match (keys.last(), keys.first()) {
+            (Some(last), Some(first)) => format!(
+                "<{}>; rel=\"next\", <{}>; rel=\"prev\"",
+                self.url("max_id", ids::number(*last)),
+                self.url("min_id", ids::number(*first))
+            ),
             _ => {
-                let lower = self.min_id.or(self.since_id);
-                let next = self
-                    .max_id
-                    .or_else(|| lower.map(|n| n.saturating_add(1)))
-                    .unwrap_or(0);
-                let prev = lower
+                let prev = self
+                    .min_id
+                    .or(self.since_id)
                     .or_else(|| self.max_id.map(|n| n.saturating_sub(1)))
                     .unwrap_or(0);
-                (next, prev)
+                format!("<{}>; rel=\"prev\"", self.url("min_id", prev))
             }
-        };
-        format!(
-            "<{}>; rel=\"next\", <{}>; rel=\"prev\"",
-            self.url("max_id", next),
-            self.url("min_id", prev)
-        )
+        }
     }
 
     fn url(&self, name: &str, id: i64) -> String {
@@ -191,14 +190,13 @@ mod tests {
     }
 
     #[test]
-    fn empty_pages_link_to_where_the_request_stood() {
+    fn empty_pages_link_back_to_where_the_request_stood_and_no_further() {
         let link = paging(None, Some(41), None).link(&[]);
-        assert!(link.contains("max_id=42>"), "{link}");
-        assert!(link.contains("min_id=41>"), "{link}");
+        assert!(link.ends_with("min_id=41>; rel=\"prev\""), "{link}");
+        assert!(!link.contains("next"), "{link}");
+        let link = paging(Some(7), None, None).link(&[]);
+        assert!(link.ends_with("min_id=6>; rel=\"prev\""), "{link}");
         let link = paging(None, None, None).link(&[]);
-        assert!(
-            link.contains("max_id=0>") && link.contains("min_id=0>"),
-            "{link}"
-        );
+        assert!(link.ends_with("min_id=0>; rel=\"prev\""), "{link}");
     }
 }

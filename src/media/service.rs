@@ -19,6 +19,32 @@ pub async fn file(state: &AppState, key: &str) -> Result<(Vec<u8>, &'static str)
     state.media.get(key).await?.ok_or_else(file_not_found)
 }
 
+fn media_not_found() -> AppError {
+    AppError::not_found("No such upload of yours.")
+}
+
+/// `user`'s upload `id`, attached or not; anyone else's is a 404.
+pub async fn own(state: &AppState, user: AuthUser, id: uuid::Uuid) -> Result<Media, AppError> {
+    let model = store::find_owned(&state.db, id, user.user_id)
+        .await?
+        .ok_or_else(media_not_found)?;
+    Ok(Media::from_model(&model, state))
+}
+
+/// Replaces the alt text of `user`'s upload `id` (the rules of an upload's `description`).
+pub async fn describe(
+    state: &AppState,
+    user: AuthUser,
+    id: uuid::Uuid,
+    description: &str,
+) -> Result<Media, AppError> {
+    let description = super::upload::parse_description(description)?.unwrap_or_default();
+    if !store::set_description(&state.db, id, user.user_id, description).await? {
+        return Err(media_not_found());
+    }
+    own(state, user, id).await
+}
+
 /// Stores `upload` (its bytes unchecked until now) as `user`'s new unattached media.
 pub async fn upload(state: &AppState, user: AuthUser, upload: Upload) -> Result<Media, AppError> {
     let (full, preview) = super::process(state, upload.bytes, pipeline::process_media).await?;

@@ -20,6 +20,35 @@ pub async fn insert(db: &impl ConnectionTrait, model: media::Model) -> Result<()
     Ok(())
 }
 
+/// `owner`'s upload `id`, attached or not.
+pub async fn find_owned(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    owner: Uuid,
+) -> Result<Option<media::Model>, DbErr> {
+    media::Entity::find_by_id(id)
+        .filter(media::Column::OwnerId.eq(owner))
+        .one(db)
+        .await
+}
+
+/// Sets the alt text of `owner`'s upload `id`; returns whether there was one.
+pub async fn set_description(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    owner: Uuid,
+    description: String,
+) -> Result<bool, DbErr> {
+    let updated = media::Entity::update_many()
+        .col_expr(media::Column::Description, Expr::value(description))
+        .filter(media::Column::Id.eq(id))
+        .filter(media::Column::OwnerId.eq(owner))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(updated > 0)
+}
+
 /// Why media could not be attached.
 #[derive(Debug, PartialEq, Eq)]
 pub enum AttachError {

@@ -76,9 +76,18 @@ async fn read_description(field: Field<'_>) -> Result<Option<String>, AppError> 
         .ok_or_else(too_long)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| AppError::validation("description", "must be valid UTF-8 text"))?;
+    parse_description(&text)
+}
+
+/// Alt text as given: trimmed, at most [`MAX_DESCRIPTION_CHARS`] characters, no NUL;
+/// `None` when empty.
+pub fn parse_description(text: &str) -> Result<Option<String>, AppError> {
     let text = text.trim();
     if text.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(too_long());
+        return Err(AppError::Validation(vec![FieldError::new(
+            "description",
+            format!("must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        )]));
     }
     // PostgreSQL cannot store NUL in text; no alt text needs one.
     if text.contains('\0') {

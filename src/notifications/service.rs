@@ -110,7 +110,24 @@ async fn complete(
 
 /// How many of the viewer's notifications are unread (of those the rule shows them).
 pub async fn unread_count(state: &AppState, viewer: &Viewer) -> Result<i64, AppError> {
-    let found = store::unread_count(&state.db, viewer).await?;
+    count_unread(state, viewer, None).await
+}
+
+/// How many of the viewer's notifications of `kinds` are unread.
+pub async fn unread_count_of(
+    state: &AppState,
+    viewer: &Viewer,
+    kinds: &[Kind],
+) -> Result<i64, AppError> {
+    count_unread(state, viewer, Some(kinds)).await
+}
+
+async fn count_unread(
+    state: &AppState,
+    viewer: &Viewer,
+    kinds: Option<&[Kind]>,
+) -> Result<i64, AppError> {
+    let found = store::unread_count(&state.db, viewer, kinds).await?;
     viewer
         .settle_required(state, found.as_ref().map(|found| found.viewer))
         .await?;
@@ -133,6 +150,12 @@ pub async fn mark_read(
     let transaction = db::begin_write(&state.db).await?;
     store::mark_read(&transaction, user.user_id, up_to).await?;
     transaction.commit().await?;
+    Ok(())
+}
+
+/// Dismisses every notification of `user`.
+pub async fn dismiss_all(state: &AppState, user: AuthUser) -> Result<(), AppError> {
+    store::dismiss_all(&state.db, user.user_id).await?;
     Ok(())
 }
 

@@ -316,12 +316,18 @@ pub struct UnreadCount {
 pub async fn unread_count(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
+    kinds: Option<&[Kind]>,
 ) -> Result<Option<UnreadCount>, DbErr> {
     let mut count = Query::select();
     count
         .expr(Expr::cust("COUNT(*)"))
         .from_as(notification::Entity, "n")
         .and_where(Expr::col(("n", Column::Read)).eq(false));
+    if let Some(kinds) = kinds {
+        count.and_where(
+            Expr::col(("n", Column::Kind)).is_in(kinds.iter().map(|kind| kind.as_str())),
+        );
+    }
     shown_to_viewer(&mut count);
     let mut select = Query::select();
     select
@@ -363,6 +369,15 @@ pub async fn mark_read(
         update = update.filter(Column::Id.lte(up_to));
     }
     update.exec(db).await?;
+    Ok(())
+}
+
+/// Deletes every notification of `recipient`.
+pub async fn dismiss_all(db: &impl ConnectionTrait, recipient: Uuid) -> Result<(), DbErr> {
+    notification::Entity::delete_many()
+        .filter(Column::RecipientId.eq(recipient))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -46,6 +46,8 @@ pub struct PostFilter {
     /// Keep the posts of accounts the viewer mutes: only a profile's own list does
     /// (`/users/{username}/posts`); `/posts` and tag lists leave them out.
     pub include_muted: bool,
+    /// Only posts with at least one image.
+    pub only_media: bool,
 }
 
 /// One row of a post list: the post, its author and counts, and the list's sort key.
@@ -285,6 +287,11 @@ fn filtered(
             DbBackend::Postgres => matches_words_postgres(words),
             _ => matches_words_sqlite(words),
         });
+    }
+    if filter.only_media {
+        select.and_where(Expr::cust(
+            "EXISTS (SELECT 1 FROM media om WHERE om.post_id = p.id)",
+        ));
     }
     select.and_where(Expr::cust(if filter.include_muted {
         privacy::post_visible(viewer, P)
@@ -916,6 +923,7 @@ mod tests {
             tag: Some("birds".into()),
             words: Some(vec!["heron".into()]),
             include_muted: false,
+            only_media: true,
         };
         let inner = filtered(
             DbBackend::Postgres,

@@ -9,6 +9,7 @@ use crate::pagination::{PageRequest, PageResponse, encode_cursor};
 use crate::posts::service as posts;
 use crate::state::AppState;
 use crate::users::{self, User};
+use uuid::Uuid;
 
 use super::store;
 
@@ -58,21 +59,39 @@ pub async fn likers(
     post_id: &str,
     page: &PageRequest,
 ) -> Result<PageResponse<User>, AppError> {
+    let found = likers_up_to(state, viewer, post_id, page.after_id()?, page.fetch_limit()).await?;
+    Ok(page.finish(
+        found,
+        |(like_id, _)| encode_cursor(&[&like_id.to_string()]),
+        |(_, user)| user,
+    ))
+}
+
+/// As [`likers`], the first `page.limit` likers below `page`'s bound, each with the like's
+/// id (the list's sort key), for callers that page by bounds.
+pub async fn likers_in_window(
+    state: &AppState,
+    viewer: Option<AuthUser>,
+    post_id: &str,
+    page: &PageRequest,
+) -> Result<Vec<(Uuid, User)>, AppError> {
+    likers_up_to(state, viewer, post_id, page.after_id()?, page.limit).await
+}
+
+async fn likers_up_to(
+    state: &AppState,
+    viewer: Option<AuthUser>,
+    post_id: &str,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, User)>, AppError> {
     let actor = viewer.map_or(Viewer::Anonymous, Viewer::Verified);
     let (post_id, _) = posts::visible(state, &actor, post_id).await?;
-    let rows = store::likers(
-        &state.db,
-        &actor,
-        post_id,
-        page.after_id()?,
-        page.fetch_limit(),
-    )
-    .await?;
+    let rows = store::likers(&state.db, &actor, post_id, after, limit).await?;
     let ids: Vec<_> = rows.iter().map(|row| row.user.id).collect();
     let relations = users::graph::relations(&state.db, viewer.map(|v| v.user_id), &ids).await?;
-    Ok(page.finish(
-        rows,
-        |row| encode_cursor(&[&row.like_id.to_string()]),
-        |row| User::from_model(row.user, &relations, state),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.like_id, User::from_model(row.user, &relations, state)))
+        .collect())
 }
