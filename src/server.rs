@@ -8,6 +8,8 @@
 //! - caps on header size and count (431 beyond them);
 //! - a cap on open connections: beyond it, new ones wait in the kernel's backlog;
 //! - on shutdown: stop accepting, close idle connections, let requests in progress finish;
+//! - connections may be upgraded (WebSocket); an upgraded connection leaves hyper, and
+//!   its handler ends it at shutdown;
 //! - a request answered before its body was read (a 401, 413, 415 or 429 refused up front)
 //!   still has its body read and discarded, within bounds ([`DrainOnDrop`]), so that the
 //!   answer reaches the client.
@@ -25,10 +27,9 @@ use axum::http::header;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc, watch};
 use tower::ServiceExt;
 
 /// Largest accepted request head (request line and headers).
@@ -61,7 +62,10 @@ pub async fn serve(
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
     let open_connections = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    // Raised at shutdown: each connection finishes its request in progress and closes.
+    let (draining, drain) = watch::channel(false);
+    // Every connection task holds a sender: once all are dropped, every connection ended.
+    let (connection_open, mut connections_ended) = mpsc::channel::<()>(1);
     tokio::pin!(shutdown);
 
     loop {
@@ -98,21 +102,34 @@ pub async fn serve(
                     let drain = !request.headers().contains_key(header::EXPECT);
                     request.map(|body| DrainOnDrop::new(body, drain))
                 });
-        let connection =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
+        let connection = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .with_upgrades();
+        let mut drain = drain.clone();
+        let open = connection_open.clone();
         tokio::spawn(async move {
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                ended = connection.as_mut() => ended,
+                _ = async { drain.wait_for(|draining| *draining).await.is_ok() } => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
             // Errors here are the client's doing (reset, header timeout, malformed
             // request); hyper has already answered what could be answered.
-            if let Err(error) = connection.await {
+            if let Err(error) = ended {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
             drop(permit);
+            drop(open);
         });
     }
 
     drop(listener);
-    graceful.shutdown().await;
+    draining.send_replace(true);
+    drop(connection_open);
+    connections_ended.recv().await;
     Ok(())
 }
 

@@ -11,7 +11,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::{CHANNEL, Delivery, Frame, Hub, LEASE_RENEW_EVERY, Signal, TOKEN_SWEEP_EVERY, store};
+use super::{
+    CHANNEL, Delivery, Frame, Hub, LEASE_RENEW_EVERY, PublicFrame, Signal, Subject,
+    TOKEN_SWEEP_EVERY, store,
+};
+use crate::auth::Viewer;
 use crate::notifications::{self, store::ListFilter};
 use crate::posts::{self, service as post_service};
 use crate::state::AppState;
@@ -130,32 +134,33 @@ async fn handle(state: &AppState, signal: Signal) {
 async fn deliver(state: &AppState, signal: Signal) -> anyhow::Result<()> {
     let hub = &state.stream;
     match signal {
-        Signal::Post { id, author } => deliver_post(state, id, author, id, "post").await,
+        Signal::Post { id, author } => {
+            deliver_post(state, id, author, id, "post").await?;
+            deliver_public(state, id, author, id, "post").await
+        }
         Signal::PostUpdate { event, id, author } => {
-            deliver_post(state, id, author, event, "post.update").await
+            deliver_post(state, id, author, event, "post.update").await?;
+            deliver_public(state, id, author, event, "post.update").await
         }
         Signal::PostDelete { event, id, author } => {
             let recipients = here(hub, store::feed_recipients(&state.db, author).await?);
-            let frame = Delivery::Frame(Arc::new(Frame {
-                id: event,
-                event: "post.delete",
-                data: serde_json::json!({ "id": id.to_string() }).to_string(),
-            }));
+            let frame = Delivery::Frame(Frame::new(event, "post.delete", Subject::Deleted(id)));
             for recipient in recipients {
                 hub.deliver(recipient, &frame);
             }
+            deliver_public_deletion(hub, event, id);
             Ok(())
         }
         Signal::PostsGone { posts, recipients } => {
             for recipient in here(hub, recipients) {
                 for &(event, id) in &posts {
-                    let frame = Delivery::Frame(Arc::new(Frame {
-                        id: event,
-                        event: "post.delete",
-                        data: serde_json::json!({ "id": id.to_string() }).to_string(),
-                    }));
+                    let frame =
+                        Delivery::Frame(Frame::new(event, "post.delete", Subject::Deleted(id)));
                     hub.deliver(recipient, &frame);
                 }
+            }
+            for &(event, id) in &posts {
+                deliver_public_deletion(hub, event, id);
             }
             Ok(())
         }
@@ -169,12 +174,11 @@ async fn deliver(state: &AppState, signal: Signal) -> anyhow::Result<()> {
             };
             let found = notifications::service::read(state, user, &filter, 1).await?;
             if let Some(notification) = found.into_iter().next() {
-                let frame = Delivery::Frame(Arc::new(Frame {
-                    id,
-                    event: "notification",
-                    data: serde_json::to_string(&notification)?,
-                }));
-                hub.deliver(recipient, &frame);
+                let subject = Subject::Notification(Box::new(notification));
+                hub.deliver(
+                    recipient,
+                    &Delivery::Frame(Frame::new(id, "notification", subject)),
+                );
             }
             Ok(())
         }
@@ -217,17 +221,63 @@ async fn deliver_post(
             Some(frame) => Delivery::clone(frame),
             slot => {
                 post.liked = Some(liked);
-                let frame = Delivery::Frame(Arc::new(Frame {
-                    id: event,
-                    event: name,
-                    data: serde_json::to_string(&post)?,
-                }));
-                slot.insert(frame).clone()
+                let subject = Subject::Post(Box::new(post.clone()));
+                slot.insert(Delivery::Frame(Frame::new(event, name, subject)))
+                    .clone()
             }
         };
         hub.deliver(recipient, &frame);
     }
     Ok(())
+}
+
+/// A `post` or `post.update` event for the public streams here, when the post is public
+/// by the public timeline's rule (what an anonymous visitor may see): rendered once, and
+/// left out for the listeners across a block from its author or muting them. An edit
+/// that made a post non-public is told as its deletion to the streams that were sent it.
+async fn deliver_public(
+    state: &AppState,
+    id: Uuid,
+    author: Uuid,
+    event: Uuid,
+    name: &'static str,
+) -> anyhow::Result<()> {
+    let hub = &state.stream;
+    if !hub.follows_public() {
+        return Ok(());
+    }
+    let Some(row) = posts::store::find(&state.db, id, &Viewer::Anonymous).await? else {
+        deliver_public_deletion(hub, event, id);
+        return Ok(());
+    };
+    let post = post_service::posts_from_rows(state, vec![row])
+        .await?
+        .remove(0);
+    let listeners = hub.public_listeners(&post.tags);
+    if listeners.is_empty() {
+        return Ok(());
+    }
+    let reached = store::reached_by(&state.db, author, &listeners).await?;
+    let tags = post.tags.clone();
+    hub.sent_publicly(id, tags.clone());
+    let frame = Arc::new(PublicFrame {
+        frame: Frame::new(event, name, Subject::Post(Box::new(post))),
+        tags,
+    });
+    hub.deliver_public(&frame, |listener| reached.contains(&listener));
+    Ok(())
+}
+
+/// Tells the public streams here that followed the post `id` that it is gone, if it was
+/// sent to them.
+fn deliver_public_deletion(hub: &Hub, event: Uuid, id: Uuid) {
+    if let Some(tags) = hub.forget_public(id) {
+        let frame = Arc::new(PublicFrame {
+            frame: Frame::new(event, "post.delete", Subject::Deleted(id)),
+            tags,
+        });
+        hub.deliver_public(&frame, |_| true);
+    }
 }
 
 /// Every [`TOKEN_SWEEP_EVERY`], closes the streams whose token was revoked or expired;

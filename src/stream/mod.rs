@@ -31,15 +31,31 @@
 //! - An account holds at most [`MAX_STREAMS_PER_ACCOUNT`] streams across processes: on
 //!   PostgreSQL each holds a lease row, renewed every [`LEASE_RENEW_EVERY`] and expiring
 //!   after [`LEASE_TTL`] (a process that dies stops counting then).
+//!
+//! # Renderings and public streams
+//!
+//! An event is a [`Frame`] about a [`Subject`] (a post, a deleted post, a notification),
+//! rendered by each API that sends it once per frame, whatever the number of its
+//! recipients: Roost's stream sends [`Frame::data`]; the Mastodon-compatible API's streams
+//! render the same frames their own way ([`Frame::mastodon_rendering`]).
+//!
+//! A stream may also follow the public timeline, or public posts with some hashtags
+//! ([`PublicTopics`], [`Registration::follow_public`]). For those, the dispatcher reads a
+//! new or edited post as an anonymous visitor would (the public timeline's rule), renders
+//! it once for every public stream of the process ([`Delivery::Public`]) and leaves out
+//! the listeners across a block from its author or muting them. A deletion (or an edit
+//! that makes a post non-public) is told to the public streams when this process sent the
+//! post to them recently ([`REMEMBERED_PUBLIC_POSTS`]): the id of a post they were never
+//! shown is not theirs to learn.
 
 pub mod dispatch;
 pub mod routes;
 pub mod store;
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
@@ -51,6 +67,8 @@ use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::notifications::Notification;
+use crate::posts::Post;
 use crate::state::AppState;
 
 /// Open streams an account may hold, across every process sharing the database.
@@ -66,6 +84,9 @@ pub const STREAM_BUFFER: usize = 64;
 pub const TOKEN_SWEEP_EVERY: Duration = Duration::from_secs(2);
 /// The PostgreSQL channel of signals.
 pub const CHANNEL: &str = "roost_stream";
+/// Posts sent on public streams that a process remembers, to tell those streams of their
+/// deletion.
+pub const REMEMBERED_PUBLIC_POSTS: usize = 4096;
 
 /// What happened, as far as the stream is concerned: which row to read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,23 +182,108 @@ pub async fn publish_signals(
     collect(&state, next.run(request)).await
 }
 
-/// One event, rendered for its recipients.
+/// What an event is about, as Roost's objects: each API renders it in its own shape.
+#[derive(Debug)]
+pub enum Subject {
+    /// A post (`post`, `post.update`), as its recipients see it.
+    Post(Box<Post>),
+    /// The id of a deleted post (`post.delete`).
+    Deleted(Uuid),
+    /// A notification (`notification`), as its recipient reads it.
+    Notification(Box<Notification>),
+}
+
+/// One event, for all of its recipients. Each API renders it once, when the first of its
+/// streams sends it, and every recipient of the frame gets that rendering.
 #[derive(Debug)]
 pub struct Frame {
     /// Time-ordered.
     pub id: Uuid,
     /// `post`, `post.update`, `post.delete` or `notification`.
     pub event: &'static str,
-    /// One line of JSON.
-    pub data: String,
+    pub subject: Subject,
+    /// Roost's rendering.
+    roost: OnceLock<String>,
+    /// The Mastodon-compatible API's rendering (`None`: it does not send this event).
+    mastodon: OnceLock<Option<String>>,
+}
+
+impl Frame {
+    pub fn new(id: Uuid, event: &'static str, subject: Subject) -> Arc<Self> {
+        Arc::new(Self {
+            id,
+            event,
+            subject,
+            roost: OnceLock::new(),
+            mastodon: OnceLock::new(),
+        })
+    }
+
+    /// Roost's rendering of the subject: one line of JSON.
+    pub fn data(&self) -> &str {
+        self.roost.get_or_init(|| {
+            let rendered = match &self.subject {
+                Subject::Post(post) => serde_json::to_string(post),
+                Subject::Deleted(id) => serde_json::to_string(&serde_json::json!({ "id": id })),
+                Subject::Notification(notification) => serde_json::to_string(notification),
+            };
+            rendered.unwrap_or_else(|error| {
+                tracing::error!(%error, "rendering a stream event failed");
+                "null".to_owned()
+            })
+        })
+    }
+
+    /// The Mastodon-compatible API's rendering: `render` makes it for the first of its
+    /// streams that sends this frame, the others reuse it. `None` when `render` said the
+    /// event is not for that API.
+    pub fn mastodon_rendering(
+        &self,
+        render: impl FnOnce(&Subject) -> Option<String>,
+    ) -> Option<&str> {
+        self.mastodon
+            .get_or_init(|| render(&self.subject))
+            .as_deref()
+    }
+}
+
+/// A post event for the public streams: the post as anonymous visitors see it.
+#[derive(Debug)]
+pub struct PublicFrame {
+    pub frame: Arc<Frame>,
+    /// The post's hashtags (hashtag streams follow those).
+    pub tags: Vec<String>,
 }
 
 /// What the dispatcher hands a stream.
 #[derive(Debug, Clone)]
 pub enum Delivery {
+    /// An event of the stream's account (its home feed, its notifications).
     Frame(Arc<Frame>),
+    /// An event of the public timeline, for a stream that follows it ([`PublicTopics`]).
+    Public(Arc<PublicFrame>),
     /// Signals may have been lost: replay from the last event sent.
     Resync,
+}
+
+/// The public posts a stream follows besides its account's events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicTopics {
+    /// Every public post.
+    pub all: bool,
+    /// Public posts with one of these hashtags (lower-case, without `#`).
+    pub tags: Vec<String>,
+}
+
+impl PublicTopics {
+    fn is_empty(&self) -> bool {
+        !self.all && self.tags.is_empty()
+    }
+
+    /// Whether a public post with `tags` is followed.
+    fn wants(&self, tags: &[String]) -> bool {
+        self.all || self.tags.iter().any(|tag| tags.contains(tag))
+    }
 }
 
 /// One open stream, as the registry knows it.
@@ -187,6 +293,31 @@ struct Entry {
     sender: mpsc::Sender<Delivery>,
     /// Its lease in the database, on PostgreSQL.
     lease: Option<Uuid>,
+    /// The public posts it follows.
+    public: PublicTopics,
+}
+
+impl Entry {
+    /// Hands `delivery` to the stream; `false` when it is gone or too slow (its buffer is
+    /// full), and must be closed.
+    fn offer(&self, delivery: &Delivery) -> bool {
+        match self.sender.try_send(delivery.clone()) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!("a stream's client is too slow; closing it");
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// The posts this process recently sent on public streams, with their hashtags, oldest
+/// first (at most [`REMEMBERED_PUBLIC_POSTS`]).
+#[derive(Default)]
+struct SentPublicly {
+    order: VecDeque<Uuid>,
+    tags: HashMap<Uuid, Vec<String>>,
 }
 
 /// This process's streams and the way signals reach them. Cheap to clone.
@@ -215,6 +346,7 @@ struct Inner {
     /// The leases of streams that ended, not yet released in the database: the next
     /// lease taken here, or the next sweep, releases them.
     ended_leases: Mutex<Vec<Uuid>>,
+    sent_publicly: Mutex<SentPublicly>,
 }
 
 /// A stream's place in the registry (and its lease): dropping it leaves and releases it.
@@ -226,6 +358,21 @@ pub struct Registration {
     lease: Option<Uuid>,
     pub receiver: mpsc::Receiver<Delivery>,
     pub closing: watch::Receiver<bool>,
+}
+
+impl Registration {
+    /// Makes the stream follow `topics` (instead of what it followed).
+    pub fn follow_public(&self, topics: PublicTopics) {
+        let mut streams = self.hub.inner.streams.lock().expect("hub lock");
+        let entry = streams.get_mut(&self.user_id).and_then(|entries| {
+            entries
+                .iter_mut()
+                .find(|entry| entry.stream_id == self.stream_id)
+        });
+        if let Some(entry) = entry {
+            entry.public = topics;
+        }
+    }
 }
 
 impl Drop for Registration {
@@ -265,6 +412,7 @@ impl Hub {
                 closing: watch::Sender::new(false),
                 shared,
                 ended_leases: Mutex::new(Vec::new()),
+                sent_publicly: Mutex::new(SentPublicly::default()),
             }),
         }
     }
@@ -319,6 +467,7 @@ impl Hub {
                 user,
                 sender,
                 lease,
+                public: PublicTopics::default(),
             });
         }
         let mut registration = Registration {
@@ -437,17 +586,64 @@ impl Hub {
         let Some(entries) = streams.get_mut(&user_id) else {
             return;
         };
-        entries.retain(|entry| match entry.sender.try_send(delivery.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!("a stream's client is too slow; closing it");
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        });
+        entries.retain(|entry| entry.offer(delivery));
         if entries.is_empty() {
             streams.remove(&user_id);
         }
+    }
+
+    /// Whether a stream here follows public posts.
+    pub fn follows_public(&self) -> bool {
+        let streams = self.inner.streams.lock().expect("hub lock");
+        streams
+            .values()
+            .flatten()
+            .any(|entry| !entry.public.is_empty())
+    }
+
+    /// The accounts with a stream here that follows a public post with `tags`.
+    pub fn public_listeners(&self, tags: &[String]) -> Vec<Uuid> {
+        let streams = self.inner.streams.lock().expect("hub lock");
+        streams
+            .iter()
+            .filter(|(_, entries)| entries.iter().any(|entry| entry.public.wants(tags)))
+            .map(|(user_id, _)| *user_id)
+            .collect()
+    }
+
+    /// Hands `frame` to every stream here that follows its post, of an account that
+    /// `reached` accepts; a stream whose buffer is full is closed instead.
+    pub fn deliver_public(&self, frame: &Arc<PublicFrame>, reached: impl Fn(Uuid) -> bool) {
+        let delivery = Delivery::Public(frame.clone());
+        let mut streams = self.inner.streams.lock().expect("hub lock");
+        streams.retain(|user_id, entries| {
+            if reached(*user_id) {
+                entries.retain(|entry| !entry.public.wants(&frame.tags) || entry.offer(&delivery));
+            }
+            !entries.is_empty()
+        });
+    }
+
+    /// Records that the post `id` (with `tags`) was sent on public streams here.
+    pub fn sent_publicly(&self, id: Uuid, tags: Vec<String>) {
+        let mut sent = self.inner.sent_publicly.lock().expect("hub lock");
+        if sent.tags.insert(id, tags).is_none() {
+            sent.order.push_back(id);
+        }
+        while sent.order.len() > REMEMBERED_PUBLIC_POSTS {
+            if let Some(oldest) = sent.order.pop_front() {
+                sent.tags.remove(&oldest);
+            }
+        }
+    }
+
+    /// Forgets the post `id`: its hashtags if it was recently sent on public streams here
+    /// (they are to be told it is gone).
+    pub fn forget_public(&self, id: Uuid) -> Option<Vec<String>> {
+        let mut sent = self.inner.sent_publicly.lock().expect("hub lock");
+        let tags = sent.tags.remove(&id)?;
+        sent.order.retain(|remembered| *remembered != id);
+        Some(tags)
     }
 
     /// Asks every stream here to replay from its last event (signals may have been lost).

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{Delivery, Frame, Refusal, Registration, store};
+use super::{Delivery, Frame, Refusal, Registration, Subject, store};
 use crate::auth::{AuthUser, MaybeAuthUser, Viewer, invalid_token, token as tokens};
 use crate::docs::examples;
 use crate::error::{AppError, Problem};
@@ -30,7 +30,7 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(15);
 /// How long a ticket may wait to be used.
 const TICKET_TTL: Duration = Duration::from_secs(60);
 /// How far back a replay goes.
-const REPLAY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const REPLAY_WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
 /// Events of each kind read per replay statement.
 const REPLAY_PAGE: u64 = 100;
 /// Event ids remembered per stream, so that none is sent twice.
@@ -207,7 +207,7 @@ impl Open {
                 let event = Event::default()
                     .id(frame.id.to_string())
                     .event(frame.event)
-                    .data(&frame.data);
+                    .data(frame.data());
                 return Some((Ok(event), self));
             }
             if let Some(since) = self.replay_from.take() {
@@ -233,6 +233,8 @@ impl Open {
             tokio::select! {
                 delivery = self.registration.receiver.recv() => match delivery {
                     Some(Delivery::Frame(frame)) => self.pending.push_back(frame),
+                    // This stream follows no public posts.
+                    Some(Delivery::Public(_)) => {}
                     Some(Delivery::Resync) => {
                         self.replay_from = Some(self.last_id.unwrap_or(self.opened));
                     }
@@ -246,7 +248,7 @@ impl Open {
 
 /// The replayable events (`post`, `notification`) after `since`, oldest first, up to a
 /// page of each kind; and where to go on from, when there may be more.
-async fn replay_page(
+pub(crate) async fn replay_page(
     state: &AppState,
     user: AuthUser,
     since: Uuid,
@@ -265,18 +267,13 @@ async fn replay_page(
     let full_notifications = notifications.len() as u64 == REPLAY_PAGE;
     let mut frames = Vec::with_capacity(posts.len() + notifications.len());
     for post in posts {
-        frames.push(Arc::new(Frame {
-            id: Uuid::parse_str(&post.id).unwrap_or_default(),
-            event: "post",
-            data: serde_json::to_string(&post).map_err(anyhow::Error::from)?,
-        }));
+        let id = Uuid::parse_str(&post.id).unwrap_or_default();
+        frames.push(Frame::new(id, "post", Subject::Post(Box::new(post))));
     }
     for notification in notifications {
-        frames.push(Arc::new(Frame {
-            id: Uuid::parse_str(&notification.id).unwrap_or_default(),
-            event: "notification",
-            data: serde_json::to_string(&notification).map_err(anyhow::Error::from)?,
-        }));
+        let id = Uuid::parse_str(&notification.id).unwrap_or_default();
+        let subject = Subject::Notification(Box::new(notification));
+        frames.push(Frame::new(id, "notification", subject));
     }
     frames.sort_by_key(|frame| frame.id);
     // Of a full page, only what precedes its last item is known to be complete.

@@ -1,5 +1,6 @@
-//! Queries of the stream: who receives a post's events (by the visibility rule), the live
-//! tokens among the streams', browser tickets, and publishing signals on PostgreSQL.
+//! Queries of the stream: who receives a post's events (by the visibility rule, and on the
+//! public streams by blocks and mutes), the live tokens among the streams', browser
+//! tickets, and publishing signals on PostgreSQL.
 
 use std::collections::HashSet;
 
@@ -94,6 +95,32 @@ pub async fn feed_recipients(db: &impl ConnectionTrait, author: Uuid) -> Result<
     let mut recipients = ids(db, db.get_database_backend().build(&select)).await?;
     recipients.push(author);
     Ok(recipients)
+}
+
+/// Which of `listeners` the posts of `author` reach on the public streams: those not
+/// across a block from the author and not muting them ([`privacy::reaches`]).
+pub async fn reached_by(
+    db: &impl ConnectionTrait,
+    author: Uuid,
+    listeners: &[Uuid],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let mut reached = HashSet::new();
+    for chunk in listeners.chunks(500) {
+        let select = Query::select()
+            .expr_as(Expr::col(("l", "id")), "id")
+            .from_as("users", "l")
+            .join_as(
+                sea_orm::sea_query::JoinType::InnerJoin,
+                "users",
+                "a",
+                Expr::col(("a", "id")).eq(author),
+            )
+            .and_where(Expr::col(("l", "id")).is_in(chunk.iter().copied()))
+            .and_where(Expr::cust(privacy::reaches("l.id", "a.id")))
+            .to_owned();
+        reached.extend(ids(db, db.get_database_backend().build(&select)).await?);
+    }
+    Ok(reached)
 }
 
 /// The most posts of a deleted account whose deletion the streams are told of.

@@ -3,3 +3,4 @@
 mod listener;
 mod notifications;
 mod statuses;
+mod streaming;
