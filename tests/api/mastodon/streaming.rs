@@ -539,6 +539,49 @@ async fn a_revoked_token_closes_the_socket(app: TestApp) {
     );
 }
 
+/// A ping is answered with a pong carrying its data.
+async fn pings_are_answered(app: TestApp) {
+    let alice = app.user("alice").await;
+    let mut socket = open(&app, "stream=user", &alice).await;
+    socket
+        .inner
+        .send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + EVENT_WAIT;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.inner.next())
+            .await
+            .expect("a pong within the wait")
+            .expect("the socket stays open")
+            .unwrap();
+        if let Message::Pong(data) = message {
+            assert_eq!(&data[..], b"are you there");
+            break;
+        }
+    }
+}
+
+/// Shutting the server down closes each socket with `1001 going away`.
+async fn shutdown_closes_sockets_as_going_away(mut app: TestApp) {
+    let alice = app.user("alice").await;
+    let mut socket = open(&app, "stream=user", &alice).await;
+    app.stop().await;
+    let deadline = Instant::now() + EVENT_WAIT;
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.inner.next())
+            .await
+            .expect("a close frame within the wait")
+            .expect("a close frame before the end")
+            .unwrap();
+        if let Message::Close(frame) = message {
+            let frame = frame.expect("a close code");
+            assert_eq!(u16::from(frame.code), 1001);
+            break;
+        }
+    }
+}
+
 /// A plain request to the WebSocket's path (not an upgrade) is a 404, which tells a client
 /// looking for the streaming server that it is on this host.
 async fn a_plain_request_to_the_socket_path_is_not_found(app: TestApp) {
@@ -563,6 +606,8 @@ both_databases!(
     server_sent_events_carry_updates,
     a_revoked_token_closes_the_socket,
     a_plain_request_to_the_socket_path_is_not_found,
+    pings_are_answered,
+    shutdown_closes_sockets_as_going_away,
 );
 
 /// Two processes on one PostgreSQL database: a post made through one reaches a WebSocket
