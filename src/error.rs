@@ -297,11 +297,19 @@ pub async fn route_not_found() -> AppError {
     AppError::not_found("There is no resource at this path.")
 }
 
+/// Marks an error response whose body is meant as it is, in a format a protocol fixes
+/// (OAuth's `{"error": "invalid_grant", …}`, an HTML page): [`problem_json_fallback`]
+/// leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorBody;
+
 /// Middleware that turns error responses produced outside our handlers (axum's 405,
 /// tower-http's 413/408, a caught panic) into problem+json, keeping headers such as `Allow`.
 pub async fn problem_json_fallback(response: Response) -> Response {
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.extensions().get::<OwnErrorBody>().is_some()
+    {
         return response;
     }
     let already_problem = response

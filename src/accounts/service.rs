@@ -92,6 +92,27 @@ pub struct Session {
 
 /// Exchanges an email address and a password for a new token.
 pub async fn login(state: &AppState, email: &str, password: String) -> Result<Session, AppError> {
+    let account = check_credentials(state, email, password).await?;
+    let now = state.clock.now();
+    let expires_at = now + TimeDelta::from_std(state.config.token_ttl).unwrap_or(TimeDelta::MAX);
+    let minted = token::generate()?;
+    store::insert_token(&state.db, account.id, minted.digest, now, expires_at).await?;
+    Ok(Session {
+        token: minted.token,
+        expires_at,
+        account: Me::from_model(account, state),
+    })
+}
+
+/// The account an email address and a password sign in to, under the failed-login rule
+/// (429 while the address is locked out), with the same 401 for an unknown address and a
+/// wrong password. Every sign-in (this API's login, OAuth's forms and grants) goes
+/// through it.
+pub async fn check_credentials(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<users::entity::user::Model, AppError> {
     let account = match Email::parse(email) {
         Ok(email) => users::store::find_by_email(&state.db, email.as_str()).await?,
         Err(_) => None,
@@ -103,19 +124,7 @@ pub async fn login(state: &AppState, email: &str, password: String) -> Result<Se
     // an unknown address costs the same time as a wrong password.
     let throttle_key = Email::throttle_key(email);
     let verified = throttle::verify_password(state, &throttle_key, password, stored_hash).await?;
-    let Some(account) = account.filter(|_| verified) else {
-        return Err(invalid_credentials());
-    };
-
-    let now = state.clock.now();
-    let expires_at = now + TimeDelta::from_std(state.config.token_ttl).unwrap_or(TimeDelta::MAX);
-    let minted = token::generate()?;
-    store::insert_token(&state.db, account.id, minted.digest, now, expires_at).await?;
-    Ok(Session {
-        token: minted.token,
-        expires_at,
-        account: Me::from_model(account, state),
-    })
+    account.filter(|_| verified).ok_or_else(invalid_credentials)
 }
 
 /// Revokes the token `user` used.

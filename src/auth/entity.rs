@@ -1,4 +1,4 @@
-//! The `auth_tokens` and `login_failures` tables.
+//! The `auth_tokens`, `login_failures` and `oauth_app_tokens` tables.
 
 pub mod token {
     use sea_orm::entity::prelude::*;
@@ -37,6 +37,32 @@ pub mod login_failure {
         /// Lower-cased address as typed, whether or not an account has it.
         pub email: String,
         pub failed_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod app_token {
+    //! `oauth_app_tokens`: tokens an OAuth app holds for itself (the client-credentials
+    //! grant), which act for no account.
+
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oauth_app_tokens")]
+    pub struct Model {
+        /// Hex SHA-256 of the bearer token.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub digest: String,
+        pub app_id: Uuid,
+        /// Space-separated OAuth scopes.
+        pub scopes: String,
+        pub created_at: DateTimeUtc,
+        /// `None`: until revoked.
+        pub expires_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,7 +4,8 @@
 //! A token is accepted from `Authorization: Bearer <token>` or `Authorization: Token <token>`
 //! and nowhere else (never from the query string). A token that is presented but unknown,
 //! expired or revoked is a 401 even on public endpoints, and before any other error of the
-//! request ([`refuse_dead_tokens_first`]).
+//! request ([`refuse_dead_tokens_first`]). A token an OAuth app holds for itself (client
+//! credentials) is valid but acts for no account: an anonymous caller.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,20 +111,72 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Option<Auth
         parts.extensions.insert(None::<AuthUser>);
         return Ok(None);
     };
-    let (user, scopes) = check_presented_scoped(state, value).await?;
-    parts.extensions.insert(TokenScopes(scopes));
+    let found = check_presented_scoped(state, value).await?;
     if let Some(checked) = parts.extensions.get::<TokenChecked>() {
         checked.0.store(true, Ordering::Relaxed);
     }
-    parts.extensions.insert(Some(user));
-    Ok(Some(user))
+    // An app's own token is valid but acts for no account: the caller is anonymous.
+    let user = found.map(|(user, scopes)| {
+        parts.extensions.insert(TokenScopes(scopes));
+        user
+    });
+    parts.extensions.insert(user);
+    Ok(user)
 }
 
-/// The user whose token the `Authorization` value carries, or the 401 for it.
-async fn check_presented(state: &AppState, value: &HeaderValue) -> Result<AuthUser, AppError> {
+/// The user whose token the `Authorization` value carries (`None` for an OAuth app's own
+/// token), or the 401 for it.
+async fn check_presented(
+    state: &AppState,
+    value: &HeaderValue,
+) -> Result<Option<AuthUser>, AppError> {
     check_presented_scoped(state, value)
         .await
-        .map(|(user, _)| user)
+        .map(|found| found.map(|(user, _)| user))
+}
+
+/// Marks the request's `Authorization` header as dealt with, for an endpoint where it
+/// carries other credentials than a bearer token (OAuth's client authentication, HTTP
+/// Basic): [`refuse_dead_tokens_first`] then leaves its answers alone.
+pub fn authorization_handled(extensions: &axum::http::Extensions) {
+    if let Some(checked) = extensions.get::<TokenChecked>() {
+        checked.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The OAuth app the request's token was issued to: `Some` for a token issued through OAuth
+/// (to an account, or an app's own), `None` for a valid token of Roost's own API, and the
+/// 401 when no valid token was presented.
+pub async fn presented_app(state: &AppState, parts: &Parts) -> Result<Option<Uuid>, AppError> {
+    let value = parts.headers.get(header::AUTHORIZATION).ok_or(MISSING)?;
+    let presented = value.to_str().ok().and_then(bearer_token).ok_or(INVALID)?;
+    let digest = token::digest(presented);
+    if let Some(row) = store::find_token(&state.db, &digest).await? {
+        if row.expires_at <= state.clock.now() {
+            return Err(INVALID);
+        }
+        authorization_handled(&parts.extensions);
+        return Ok(row.app_id);
+    }
+    let row = store::find_app_token(&state.db, &digest)
+        .await?
+        .filter(|row| {
+            row.expires_at
+                .is_none_or(|expires_at| expires_at > state.clock.now())
+        })
+        .ok_or(INVALID)?;
+    authorization_handled(&parts.extensions);
+    Ok(Some(row.app_id))
+}
+
+/// Whether `digest` is a live token an OAuth app holds for itself (client credentials):
+/// valid, but acting for no account. Consulted only once no account's token matched.
+pub(crate) async fn is_app_token(state: &AppState, digest: &str) -> Result<bool, AppError> {
+    let row = store::find_app_token(&state.db, digest).await?;
+    Ok(row.is_some_and(|row| {
+        row.expires_at
+            .is_none_or(|expires_at| expires_at > state.clock.now())
+    }))
 }
 
 /// The scopes of the token a request was authenticated with, set by the extractors:
@@ -131,24 +184,30 @@ async fn check_presented(state: &AppState, value: &HeaderValue) -> Result<AuthUs
 #[derive(Debug, Clone, Default)]
 pub struct TokenScopes(pub Option<Arc<str>>);
 
+/// The account and scopes of the presented token, `None` for an app's own token.
 async fn check_presented_scoped(
     state: &AppState,
     value: &HeaderValue,
-) -> Result<(AuthUser, Option<Arc<str>>), AppError> {
+) -> Result<Option<(AuthUser, Option<Arc<str>>)>, AppError> {
     let presented = value.to_str().ok().and_then(bearer_token).ok_or(INVALID)?;
-    let row = store::find_token(&state.db, &token::digest(presented))
-        .await?
-        .ok_or(INVALID)?;
+    let digest = token::digest(presented);
+    let Some(row) = store::find_token(&state.db, &digest).await? else {
+        return if is_app_token(state, &digest).await? {
+            Ok(None)
+        } else {
+            Err(INVALID)
+        };
+    };
     if row.expires_at <= state.clock.now() {
         return Err(INVALID);
     }
-    Ok((
+    Ok(Some((
         AuthUser {
             user_id: row.user_id,
             token_id: row.id,
         },
         row.scopes.map(Arc::from),
-    ))
+    )))
 }
 
 /// The token in an `Authorization` value, if the scheme is `Bearer` or `Token`

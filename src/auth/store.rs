@@ -1,4 +1,5 @@
-//! Queries on tokens and failed logins.
+//! Queries on tokens (an account's, and the ones OAuth apps hold for themselves) and
+//! failed logins.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -7,7 +8,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::entity::{login_failure, token};
+use super::entity::{app_token, login_failure, token};
 use crate::db::new_id;
 
 /// Stores the digest of a new token for `user_id`, valid until `expires_at`.
@@ -18,18 +19,103 @@ pub async fn insert_token(
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
+    insert_token_row(db, user_id, digest, now, expires_at, None).await
+}
+
+/// The OAuth grant of a token: the app it was issued to and what it may do.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub app_id: Uuid,
+    /// Space-separated scopes.
+    pub scopes: String,
+}
+
+/// Stores the digest of a token issued through OAuth to `grant.app_id` for `user_id`, with
+/// `grant.scopes`. It is an ordinary token row: logging out revokes it as any other.
+pub async fn insert_granted_token(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    digest: String,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    grant: Grant,
+) -> Result<(), DbErr> {
+    insert_token_row(db, user_id, digest, now, expires_at, Some(grant)).await
+}
+
+async fn insert_token_row(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    digest: String,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    grant: Option<Grant>,
+) -> Result<(), DbErr> {
+    let (app_id, scopes) = grant.map_or((None, None), |grant| {
+        (Some(grant.app_id), Some(grant.scopes))
+    });
     token::Entity::insert(token::ActiveModel {
         id: Set(new_id()),
         user_id: Set(user_id),
         token_hash: Set(digest),
         created_at: Set(now),
         expires_at: Set(expires_at),
-        scopes: Set(None),
-        app_id: Set(None),
+        scopes: Set(scopes),
+        app_id: Set(app_id),
     })
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+/// Stores the digest of a token an app holds for itself (client credentials).
+pub async fn insert_app_token(
+    db: &impl ConnectionTrait,
+    digest: String,
+    grant: Grant,
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), DbErr> {
+    app_token::Entity::insert(app_token::ActiveModel {
+        digest: Set(digest),
+        app_id: Set(grant.app_id),
+        scopes: Set(grant.scopes),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// The app token with this digest, if one exists (expired or not).
+pub async fn find_app_token(
+    db: &impl ConnectionTrait,
+    digest: &str,
+) -> Result<Option<app_token::Model>, DbErr> {
+    app_token::Entity::find_by_id(digest.to_owned())
+        .one(db)
+        .await
+}
+
+/// Revokes the token with this digest if `app_id` holds it, for an account or for itself;
+/// whether one was revoked.
+pub async fn delete_app_tokens(
+    db: &impl ConnectionTrait,
+    digest: &str,
+    app_id: Uuid,
+) -> Result<bool, DbErr> {
+    let users = token::Entity::delete_many()
+        .filter(token::Column::TokenHash.eq(digest))
+        .filter(token::Column::AppId.eq(app_id))
+        .exec(db)
+        .await?;
+    let own = app_token::Entity::delete_many()
+        .filter(app_token::Column::Digest.eq(digest))
+        .filter(app_token::Column::AppId.eq(app_id))
+        .exec(db)
+        .await?;
+    Ok(users.rows_affected + own.rows_affected > 0)
 }
 
 /// The token row with this digest, if one exists (expired or not).

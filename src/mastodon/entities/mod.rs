@@ -1,6 +1,6 @@
 //! Mastodon's entities (as of Mastodon 4.2), each converted from Roost's objects in this
 //! one place: [`Account`], [`Status`], [`MediaAttachment`], [`Notification`],
-//! [`Relationship`], [`ScheduledStatus`], [`Tag`] and [`Context`].
+//! [`Relationship`], [`ScheduledStatus`], [`Tag`], [`Context`] and [`Application`].
 //!
 //! - Ids are the 64-bit numbers of Roost's ids, as strings ([`id`]).
 //! - Timestamps are RFC 3339 with milliseconds ([`time`]).
@@ -23,7 +23,10 @@ use crate::scheduler::ScheduledPost;
 use crate::state::AppState;
 use crate::users::{RelationFlags, User, UserSummary};
 
+mod application;
 pub mod content;
+
+pub use application::Application;
 
 /// Where the default avatar and header images are served on this API.
 pub const MISSING_AVATAR_PATH: &str = "/avatars/original/missing.png";
