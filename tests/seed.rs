@@ -286,7 +286,8 @@ async fn check(url: &str) -> Snapshot {
         .filter(|p| query_words(&p.content).contains(&word))
         .count();
     assert_eq!(found.len(), expected, "posts with the word {word:?}");
-    let hits = roost::users::store::search(&db, &Viewer::Anonymous, &users[3].username, None, 10)
+    let scope = roost::users::store::SearchScope::default();
+    let hits = roost::users::store::search(&db, &Viewer::Anonymous, &users[3].username, &scope, 10)
         .await
         .unwrap();
     assert_eq!(hits[0].user.username, users[3].username);

@@ -81,6 +81,9 @@ pub struct RelationFlags {
     pub blocking: bool,
     pub blocked_by: bool,
     pub muting: bool,
+    /// The other account has a pending request to follow the viewer (read only by
+    /// [`graph::store::relationships`]; `false` elsewhere).
+    pub requested_by: bool,
 }
 
 /// The viewer's relations to a set of users, loaded with one query whatever their number

@@ -8,13 +8,13 @@ use super::domain::{self, Username};
 use super::entity::user;
 use super::graph::{self, service::standing};
 pub use super::store::FollowList;
-use super::store::{self, ProfileChanges};
+use super::store::{self, ProfileChanges, SearchScope};
 use super::{Me, RelationFlags, Relations, User};
 use crate::auth::{AuthUser, Viewer};
 use crate::db;
 use crate::error::{AppError, FieldError, is_unique_violation};
 use crate::media;
-use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::pagination::{PageRequest, PageResponse, Window, encode_cursor};
 use crate::privacy;
 use crate::state::AppState;
 use crate::stream::{self, Signal};
@@ -31,6 +31,30 @@ pub async fn find_user(state: &AppState, username: &str) -> Result<user::Model, 
     store::find_by_username(&state.db, username)
         .await?
         .ok_or_else(|| AppError::not_found(format!("There is no user named {username:?}.")))
+}
+
+/// The account whose 64-bit number is `number` (the id of the Mastodon-compatible API,
+/// see [`crate::db::ids`]), or 404.
+pub async fn find_by_number(state: &AppState, number: i64) -> Result<user::Model, AppError> {
+    store::find_by_number(&state.db, number)
+        .await?
+        .ok_or_else(|| AppError::not_found("There is no account with this id."))
+}
+
+/// The accounts whose numbers are among `numbers`, by number; unknown numbers are left
+/// out. One statement whatever their count.
+pub async fn find_by_numbers(
+    state: &AppState,
+    numbers: &[i64],
+) -> Result<std::collections::HashMap<i64, user::Model>, AppError> {
+    let mut found = std::collections::HashMap::new();
+    // In id order: the first account of a shared number wins, as in `find_by_number`.
+    for account in store::find_by_numbers(&state.db, numbers).await? {
+        found
+            .entry(crate::db::ids::number(account.id))
+            .or_insert(account);
+    }
+    Ok(found)
 }
 
 /// The viewer's own account, checked with the token in one statement.
@@ -211,12 +235,56 @@ pub async fn search(
         ));
     };
     let (needle, after) = search_terms(q, page)?;
-    let rows = store::search(&state.db, viewer, &needle, after, page.fetch_limit()).await?;
+    let scope = SearchScope {
+        after,
+        ..SearchScope::default()
+    };
+    let rows = store::search(&state.db, viewer, &needle, &scope, page.fetch_limit()).await?;
+    let relations = search_relations(state, viewer, &rows).await?;
+    Ok(page.finish(
+        rows,
+        |r| encode_cursor(&[&r.search_rank.to_string(), &r.user.username]),
+        |r| User::from_model(r.user, &relations, state),
+    ))
+}
+
+/// Up to `limit` users matching `q`, ranked as [`search`] ranks them, after skipping
+/// `offset`; with `following_only`, only those the viewer follows (none for an anonymous
+/// viewer).
+pub async fn search_ranked(
+    state: &AppState,
+    viewer: &Viewer,
+    q: &str,
+    offset: u64,
+    limit: u64,
+    following_only: bool,
+) -> Result<Vec<User>, AppError> {
+    let needle = search_needle(q)?;
+    let scope = SearchScope {
+        after: None,
+        offset,
+        following_only,
+    };
+    let rows = store::search(&state.db, viewer, &needle, &scope, limit).await?;
+    let relations = search_relations(state, viewer, &rows).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| User::from_model(row.user, &relations, state))
+        .collect())
+}
+
+/// The viewer (settled by what the search found) and their relations to the hits, which
+/// the search's own statement read.
+async fn search_relations(
+    state: &AppState,
+    viewer: &Viewer,
+    rows: &[store::RankedUser],
+) -> Result<Relations, AppError> {
     let viewer = viewer
         .settle(state, rows.first().map(|row| row.viewer))
         .await?
         .map(|user| user.user_id);
-    let relations = Relations::new(
+    Ok(Relations::new(
         viewer,
         rows.iter().map(|row| {
             let flag = |relation: Option<bool>| relation.unwrap_or(false);
@@ -228,19 +296,29 @@ pub async fn search(
                 // Search leaves out the accounts across a block.
                 blocking: false,
                 blocked_by: false,
+                requested_by: false,
             };
             (row.user.id, flags)
         }),
-    );
-    Ok(page.finish(
-        rows,
-        |r| encode_cursor(&[&r.search_rank.to_string(), &r.user.username]),
-        |r| User::from_model(r.user, &relations, state),
     ))
 }
 
 /// The folded needle and the cursor's position of a user search, or why they are invalid.
 fn search_terms(q: &str, page: &PageRequest) -> Result<(String, Option<(i32, String)>), AppError> {
+    let needle = search_needle(q)?;
+    let after = match page.after_parts::<2>()? {
+        None => None,
+        Some([rank, username]) => {
+            let rank = rank.parse::<i32>().map_err(|_| invalid_cursor())?;
+            let username = Username::parse(&username).map_err(|_| invalid_cursor())?;
+            Some((rank, username.as_str().to_owned()))
+        }
+    };
+    Ok((needle, after))
+}
+
+/// The folded needle of a user search, or why `q` is invalid.
+fn search_needle(q: &str) -> Result<String, AppError> {
     let length = q.chars().count();
     if !(1..=100).contains(&length) {
         return Err(AppError::bad_request(
@@ -254,15 +332,7 @@ fn search_terms(q: &str, page: &PageRequest) -> Result<(String, Option<(i32, Str
             "`q` must not contain control characters.",
         ));
     }
-    let after = match page.after_parts::<2>()? {
-        None => None,
-        Some([rank, username]) => {
-            let rank = rank.parse::<i32>().map_err(|_| invalid_cursor())?;
-            let username = Username::parse(&username).map_err(|_| invalid_cursor())?;
-            Some((rank, username.as_str().to_owned()))
-        }
-    };
-    Ok((domain::fold_case(q), after))
+    Ok(domain::fold_case(q))
 }
 
 fn invalid_cursor() -> AppError {
@@ -283,8 +353,17 @@ pub async fn profile(
     username: &str,
 ) -> Result<User, AppError> {
     let found = find_user(state, username).await?;
-    let relations = graph::relations(&state.db, viewer.map(|v| v.user_id), &[found.id]).await?;
-    Ok(User::from_model(found, &relations, state))
+    profile_of(state, viewer, found).await
+}
+
+/// The profile of `account` as `viewer` sees it.
+pub async fn profile_of(
+    state: &AppState,
+    viewer: Option<AuthUser>,
+    account: user::Model,
+) -> Result<User, AppError> {
+    let relations = graph::relations(&state.db, viewer.map(|v| v.user_id), &[account.id]).await?;
+    Ok(User::from_model(account, &relations, state))
 }
 
 /// Whose follows a list shows: an account by id (the viewer's own) or by username.
@@ -315,7 +394,7 @@ pub async fn follows(
         &as_viewer(viewer),
         subject,
         list,
-        after,
+        Window::before(after),
         page.fetch_limit(),
     )
     .await?;
@@ -327,6 +406,34 @@ pub async fn follows(
     ))
 }
 
+/// Up to `limit` followers (or followees) of `account` whose follow is within `window`,
+/// most recent follow first, each with the follow's id, under the rules of [`follows`].
+pub async fn follows_in_window(
+    state: &AppState,
+    viewer: Option<AuthUser>,
+    account: &user::Model,
+    list: FollowList,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<(Uuid, User)>, AppError> {
+    let viewer_id = viewer.map(|v| v.user_id);
+    ensure_lists_readable(state, viewer_id, account).await?;
+    let rows = store::list_follows(
+        &state.db,
+        &as_viewer(viewer),
+        account.id,
+        list,
+        window,
+        limit,
+    )
+    .await?;
+    let relations = graph::relations(&state.db, viewer_id, &ids(&rows, |r| r.user.id)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.follow_id, User::from_model(row.user, &relations, state)))
+        .collect())
+}
+
 /// The account `username`, if `viewer` may read its posts and follow lists.
 pub async fn readable_lists_of(
     state: &AppState,
@@ -334,8 +441,18 @@ pub async fn readable_lists_of(
     username: &str,
 ) -> Result<user::Model, AppError> {
     let account = find_user(state, username).await?;
-    privacy::may_read_lists(standing(state, viewer, &account).await?)?;
+    ensure_lists_readable(state, viewer, &account).await?;
     Ok(account)
+}
+
+/// Whether `viewer` may read `account`'s posts and follow lists
+/// ([`privacy::may_read_lists`]).
+pub async fn ensure_lists_readable(
+    state: &AppState,
+    viewer: Option<Uuid>,
+    account: &user::Model,
+) -> Result<(), AppError> {
+    privacy::may_read_lists(standing(state, viewer, account).await?)
 }
 
 /// A settled viewer as the actor of a statement.

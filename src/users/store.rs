@@ -5,14 +5,15 @@ use sea_orm::sea_query::{
     Asterisk, Expr, ExprTrait, JoinType, LikeExpr, Order, Query, SelectStatement,
 };
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
-    Iterable, PaginatorTrait, QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
 use super::entity::{follow, user};
 use crate::auth::{Viewer, ViewerColumns};
 use crate::db::new_id;
+use crate::pagination::Window;
 use crate::privacy;
 
 /// The fields a new account starts with.
@@ -50,6 +51,48 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewUser) -> Result<user::Mod
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id).one(db).await
+}
+
+/// The account whose 64-bit number (see [`crate::db::ids`]) is `number`: a range read of
+/// the primary key, the first account of the range if ever two share it.
+pub async fn find_by_number(
+    db: &impl ConnectionTrait,
+    number: i64,
+) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(in_range(number))
+        .order_by_asc(user::Column::Id)
+        .one(db)
+        .await
+}
+
+/// The accounts whose numbers are among `numbers`, in one statement (a range read of the
+/// primary key per number), in id order.
+pub async fn find_by_numbers(
+    db: &impl ConnectionTrait,
+    numbers: &[i64],
+) -> Result<Vec<user::Model>, DbErr> {
+    if numbers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let any = numbers
+        .iter()
+        .fold(Condition::any(), |any, number| any.add(in_range(*number)));
+    user::Entity::find()
+        .filter(any)
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await
+}
+
+/// The accounts whose ids have the number `number`.
+fn in_range(number: i64) -> Condition {
+    let (lowest, end) = crate::db::ids::range(number);
+    let condition = Condition::all().add(user::Column::Id.gte(lowest));
+    match end {
+        Some(end) => condition.add(user::Column::Id.lt(end)),
+        None => condition,
+    }
 }
 
 /// Looks up by a lower-cased email.
@@ -231,6 +274,16 @@ pub async fn find_own_account(
     OwnAccount::find_by_statement(statement).one(db).await
 }
 
+/// Which matches of a user search to rank: after a position (the (rank, username) of the
+/// previous page's last hit), or skipping `offset` of them, and only the accounts the
+/// viewer follows with `following_only`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchScope {
+    pub after: Option<(i32, String)>,
+    pub offset: u64,
+    pub following_only: bool,
+}
+
 /// A search hit with its rank (0 exact username, 1 username prefix, 2 any other match), the
 /// viewer's relations to it (`None` for an anonymous viewer) and what the query found for
 /// the viewer's token.
@@ -265,7 +318,7 @@ pub async fn search(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     needle: &str,
-    after: Option<(i32, String)>,
+    scope: &SearchScope,
     limit: u64,
 ) -> Result<Vec<RankedUser>, DbErr> {
     let backend = db.get_database_backend();
@@ -289,9 +342,16 @@ pub async fn search(
         .from_as(user::Entity, "u")
         .and_where(candidates)
         .and_where(Expr::cust(privacy::outside_blocks(viewer, "u.id")));
+    if scope.following_only {
+        // No account for an anonymous viewer: `VIEWER_ID` is NULL and nothing matches.
+        matches.and_where(Expr::cust(format!(
+            "u.id IN (SELECT sf.followee_id FROM follows sf WHERE sf.follower_id = {})",
+            privacy::VIEWER_ID
+        )));
+    }
     let mut ranked = Query::select();
     ranked.column(Asterisk).from_subquery(matches, "ranked");
-    if let Some((rank, username)) = after {
+    if let Some((rank, username)) = scope.after.clone() {
         ranked.and_where(
             Expr::col("search_rank")
                 .gt(rank)
@@ -304,6 +364,9 @@ pub async fn search(
         .order_by("search_rank", Order::Asc)
         .order_by(user::Column::Username, Order::Asc)
         .limit(limit);
+    if scope.offset > 0 {
+        ranked.offset(scope.offset);
+    }
     // Relations are computed for the page's users only, after the limit. Blocks are not:
     // the candidates exclude accounts across a block either way.
     let relation = |sql: &str| {
@@ -411,14 +474,14 @@ pub struct FollowEntry {
     pub user: user::Model,
 }
 
-/// One page of `subject`'s followers or followees, most recent follow first, without the
-/// accounts across a block from the viewer.
+/// Up to `limit` of `subject`'s followers or followees whose follow is within `window`,
+/// most recent follow first, without the accounts across a block from the viewer.
 pub async fn list_follows(
     db: &impl ConnectionTrait,
     viewer: &Viewer,
     subject: Uuid,
     list: FollowList,
-    after: Option<Uuid>,
+    window: Window,
     limit: u64,
 ) -> Result<Vec<FollowEntry>, DbErr> {
     let (subject_column, other_column) = match list {
@@ -438,16 +501,15 @@ pub async fn list_follows(
         )
         .and_where(Expr::col(("f", subject_column)).eq(subject))
         .and_where(Expr::cust(privacy::not_blocked_either_way(viewer, "u.id")));
-    if let Some(after) = after {
-        select.and_where(Expr::col(("f", follow::Column::Id)).lt(after));
-    }
-    select
-        .order_by(("f", follow::Column::Id), Order::Desc)
-        .limit(limit);
+    window.keyset(&mut select, ("f", "id"), limit);
     let statement = db
         .get_database_backend()
         .build(&select.with(viewer.with_clause()));
-    FollowEntry::find_by_statement(statement).all(db).await
+    let mut rows = FollowEntry::find_by_statement(statement).all(db).await?;
+    if window.oldest_first {
+        rows.reverse();
+    }
+    Ok(rows)
 }
 
 /// Deletes an account and, through foreign keys, everything it owns, correcting the

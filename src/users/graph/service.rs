@@ -9,12 +9,12 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{AppError, is_foreign_key_violation};
 use crate::notifications::{self, Kind, Notice};
-use crate::pagination::{PageRequest, PageResponse, encode_cursor};
+use crate::pagination::{PageRequest, PageResponse, Window, encode_cursor};
 use crate::privacy::{self, Standing};
 use crate::state::AppState;
-use crate::users::User;
 use crate::users::entity::user;
 use crate::users::service::find_user;
+use crate::users::{Relations, User};
 
 /// What a follow request to an account led to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -311,4 +311,38 @@ pub async fn list(
         |row| encode_cursor(&[&row.relation_id.to_string()]),
         |row| User::from_model(row.user, &relations, state),
     ))
+}
+
+/// Up to `limit` of `user`'s pending follow requests, blocks or mutes whose relation id is
+/// within `window`, most recent first, each with the relation's id and `user`'s relations
+/// to the account.
+pub async fn list_in_window(
+    state: &AppState,
+    user: AuthUser,
+    list: Related,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<(Uuid, User)>, AppError> {
+    let rows = store::list_related_in_window(&state.db, user.user_id, list, window, limit).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.user.id).collect();
+    let relations = store::relations(&state.db, Some(user.user_id), &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            (
+                row.relation_id,
+                User::from_model(row.user, &relations, state),
+            )
+        })
+        .collect())
+}
+
+/// `user`'s relations to `ids`, with whether each asks to follow `user` (`requested_by`),
+/// in one statement.
+pub async fn relationships(
+    state: &AppState,
+    user: AuthUser,
+    ids: &[Uuid],
+) -> Result<Relations, AppError> {
+    Ok(store::relationships(&state.db, Some(user.user_id), ids).await?)
 }

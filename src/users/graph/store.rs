@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::db::{insert_once, new_id};
 use crate::notifications::{self, Kind, Notice};
+use crate::pagination::Window;
 use crate::users::entity::{block, follow, follow_request, mute, user};
 use crate::users::{RelationFlags, Relations};
 
@@ -52,6 +53,7 @@ const REQUESTED: i32 = 2;
 const BLOCKING: i32 = 3;
 const BLOCKED_BY: i32 = 4;
 const MUTING: i32 = 5;
+const REQUESTED_BY: i32 = 6;
 
 /// The viewer's relations to `ids` (following, followed by, requested, blocking, blocked
 /// by, muting), in one statement whatever the number of ids: six index range reads, one
@@ -60,6 +62,25 @@ pub async fn relations(
     db: &impl ConnectionTrait,
     viewer: Option<Uuid>,
     ids: &[Uuid],
+) -> Result<Relations, DbErr> {
+    relations_of(db, viewer, ids, false).await
+}
+
+/// [`relations`], and whether each account has a pending request to follow the viewer
+/// (`requested_by`): one more index range read in the same statement.
+pub async fn relationships(
+    db: &impl ConnectionTrait,
+    viewer: Option<Uuid>,
+    ids: &[Uuid],
+) -> Result<Relations, DbErr> {
+    relations_of(db, viewer, ids, true).await
+}
+
+async fn relations_of(
+    db: &impl ConnectionTrait,
+    viewer: Option<Uuid>,
+    ids: &[Uuid],
+    with_requested_by: bool,
 ) -> Result<Relations, DbErr> {
     let Some(viewer) = viewer else {
         return Ok(Relations::anonymous());
@@ -86,6 +107,12 @@ pub async fn relations(
     ] {
         select.union(UnionType::All, part);
     }
+    if with_requested_by {
+        select.union(
+            UnionType::All,
+            related(REQUESTED_BY, "follow_requests", "target_id", "requester_id"),
+        );
+    }
     let statement = db.get_database_backend().build(&select);
     let rows = RelationRow::find_by_statement(statement).all(db).await?;
     let mut flags = std::collections::HashMap::<Uuid, RelationFlags>::new();
@@ -97,6 +124,7 @@ pub async fn relations(
             REQUESTED => entry.requested = true,
             BLOCKING => entry.blocking = true,
             BLOCKED_BY => entry.blocked_by = true,
+            REQUESTED_BY => entry.requested_by = true,
             _ => entry.muting = true,
         }
     }
@@ -377,6 +405,39 @@ pub async fn list_related(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<RelatedUser>, DbErr> {
+    let (mut select, order) = related_select(subject, list);
+    if let Some(after) = after {
+        select.and_where(match order {
+            Order::Asc => Expr::col(("r", "id")).gt(after),
+            _ => Expr::col(("r", "id")).lt(after),
+        });
+    }
+    select.order_by(("r", "id"), order).limit(limit);
+    let statement = db.get_database_backend().build(&select);
+    RelatedUser::find_by_statement(statement).all(db).await
+}
+
+/// Up to `limit` accounts `subject` relates to in `list` whose relation id is within
+/// `window`, most recent relation first whatever the list's own order (the
+/// Mastodon-compatible API pages every list so).
+pub async fn list_related_in_window(
+    db: &impl ConnectionTrait,
+    subject: Uuid,
+    list: Related,
+    window: Window,
+    limit: u64,
+) -> Result<Vec<RelatedUser>, DbErr> {
+    let (mut select, _) = related_select(subject, list);
+    window.keyset(&mut select, ("r", "id"), limit);
+    let statement = db.get_database_backend().build(&select);
+    let mut rows = RelatedUser::find_by_statement(statement).all(db).await?;
+    rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.relation_id));
+    Ok(rows)
+}
+
+/// The accounts `subject` relates to in `list`, joined to users (the relation's alias is
+/// `r`), unordered and unlimited, with the list's own order.
+fn related_select(subject: Uuid, list: Related) -> (SelectStatement, Order) {
     let (table, own, other, order) = list.shape();
     let mut select: SelectStatement = Query::select();
     select
@@ -390,13 +451,5 @@ pub async fn list_related(
             Expr::col(("u", user::Column::Id)).equals(("r", other)),
         )
         .and_where(Expr::col(("r", own)).eq(subject));
-    if let Some(after) = after {
-        select.and_where(match order {
-            Order::Asc => Expr::col(("r", "id")).gt(after),
-            _ => Expr::col(("r", "id")).lt(after),
-        });
-    }
-    select.order_by(("r", "id"), order).limit(limit);
-    let statement = db.get_database_backend().build(&select);
-    RelatedUser::find_by_statement(statement).all(db).await
+    (select, order)
 }

@@ -1,5 +1,6 @@
 //! The Mastodon-compatible client API, on its own listener: one file per area.
 
+mod accounts;
 mod instance;
 mod listener;
 mod notifications;
