@@ -236,6 +236,58 @@ async fn an_avatar_is_uploaded_with_multipart_credentials(app: TestApp) {
     assert_eq!(again["avatar"], avatar);
 }
 
+/// Small enough limits to pass with small images.
+const SMALL_LIMITS: &[(&str, &str)] = &[
+    ("ROOST_MAX_IMAGE_BYTES", "20000"),
+    ("ROOST_JSON_BODY_LIMIT", "4096"),
+];
+
+async fn an_avatar_over_the_image_limit_is_refused_413(app: TestApp) {
+    let alice = app.user("alice").await;
+    // Over the image limit (an avatar alone), and over the whole body's (two images and
+    // framing): both 413, and nothing changes.
+    for side in [100, 300] {
+        let form = Form::new().text("display_name", "Big").part(
+            "avatar",
+            file_part(crate::images::noisy_png(side), "big.png", "image/png"),
+        );
+        let response = app
+            .masto(
+                Method::PATCH,
+                "/api/v1/accounts/update_credentials",
+                Some(&alice),
+            )
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_masto_error(response, 413, &format!("a {side}px noisy avatar")).await;
+    }
+    // A body of text fields keeps the JSON limit.
+    let note = "x".repeat(5000);
+    let response = app
+        .masto(
+            Method::PATCH,
+            "/api/v1/accounts/update_credentials",
+            Some(&alice),
+        )
+        .form(&[("note", note.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_masto_error(response, 413, "a form over the body limit").await;
+    let account = app
+        .masto_get("/api/v1/accounts/verify_credentials", Some(&alice))
+        .await;
+    assert_eq!(account["display_name"], "");
+    assert!(
+        account["avatar"]
+            .as_str()
+            .unwrap()
+            .ends_with("/missing.png")
+    );
+}
+
 async fn accounts_are_found_by_id_and_lookup(app: TestApp) {
     let alice = app.user("alice").await;
     let _bob = app.user("bob").await;
@@ -763,3 +815,5 @@ both_databases!(
     an_accounts_statuses_page_and_filter,
     followers_and_following_page_by_the_follow,
 );
+
+crate::both_databases_with!(SMALL_LIMITS; an_avatar_over_the_image_limit_is_refused_413);
