@@ -101,7 +101,10 @@ def run(argv: list[str]) -> int:
             return 0
         results = json.loads(options.report_only.read_text())
         ensure_tools(False, True, False)
-        publish(results, options.report_only.parent, REPORT)
+        # With --out (e.g. the folder of a run made with --out), the report goes there
+        # rather than into the repository's BENCHMARKS.md.
+        publish(results, options.report_only.parent,
+                options.out / "BENCHMARKS.md" if options.out else REPORT)
         return 0
 
     dbs = ["sqlite", "postgres"] if options.db == "both" else [options.db]

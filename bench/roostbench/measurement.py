@@ -2,8 +2,10 @@
 latency percentiles, errors), the server's RSS and CPU time per request meanwhile,
 PostgreSQL's, wrk's and everyone else's CPU, the breakdown of a perf profile with
 --profile, one database and workload from a fresh database to every scenario's result
-(`run_one`, which sets up the privacy scenarios' viewers just before the first of them),
-and what makes a run unusable (`problems`)."""
+(`run_one`, which sets up the privacy scenarios' viewers just before the first of them and
+checks the Mastodon-compatible listener before the first `masto_*` scenario), each
+Mastodon-compatible scenario against its Roost equivalent (`mastodon_pairs`), and what
+makes a run unusable (`problems`)."""
 
 from __future__ import annotations
 
@@ -21,10 +23,16 @@ from pathlib import Path
 from .common import BENCH, CLOCK_TICKS, BenchError, log
 from .environment import Database, children_cpu_seconds, machine_cpu_ticks, postgres_cpu_ticks
 from .server import RssSampler, Server, proc_cpu_ticks, proc_rss_kib
-from .workloads import (PRIVACY, SCENARIOS, SMOKE_WORKLOADS, WORKLOADS, Client, build_small,
-                        prepare_large, prepare_privacy, request_files, seed_large)
+from .workloads import (MASTODON, PRIVACY, SCENARIOS, SMOKE_WORKLOADS, WORKLOADS, Client,
+                        build_small, check_mastodon, prepare_large, prepare_privacy,
+                        request_files, seed_large)
 
 LUA = BENCH / "scenario.lua"
+
+# A Mastodon-compatible scenario is "within 15 %" of its Roost equivalent when it serves at
+# least 85 % of its requests per second, and, the steadier figure on a shared machine,
+# costs at most 15 % more CPU per request (the server's plus PostgreSQL's).
+MASTODON_TOLERANCE = 0.15
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,7 +73,8 @@ def summarise(raw: dict) -> dict:
 
 def measure(server: Server, name: str, requests: Path, options, postgres: bool,
             probe: Path | None = None, perf_dir: Path | None = None) -> dict:
-    url = f"http://127.0.0.1:{server.port}"
+    port = server.mastodon_port if name in MASTODON else server.port
+    url = f"http://127.0.0.1:{port}"
     timeout = 30 if name == "login" else 5
     idle_rss = proc_rss_kib(server.pid)
     cpu_before = proc_cpu_ticks(server.pid)
@@ -262,6 +271,13 @@ def run_one(options, binary: Path, db_kind: str, workload: str, workdir: Path) -
         outcome["scenarios"] = []
         ceiling = None
         for name in wanted:
+            if name in MASTODON:
+                if "mastodon" not in outcome:
+                    outcome["mastodon"] = set_up_mastodon(
+                        server, client, data, [s for s in wanted if s in MASTODON],
+                        f"{db_kind}/{workload}")
+                if "error" in outcome["mastodon"]:
+                    continue
             if name in PRIVACY:
                 if "privacy" not in outcome:
                     outcome["privacy"] = set_up_privacy(
@@ -286,6 +302,11 @@ def run_one(options, binary: Path, db_kind: str, workload: str, workdir: Path) -
             log(line)
             if not server.alive():
                 raise BenchError(f"the server died during {name}:\n{server.log_tail()}")
+        for pair in mastodon_pairs(outcome):
+            log(f"{db_kind}/{workload} {pair['mastodon']} against {pair['roost']}: "
+                f"req/s {pair['rps_ratio']:.2f}× ({'within' if pair['rps_within'] else 'outside'} "
+                f"15 %), CPU per request {pair['cpu_ratio']:.2f}× "
+                f"({'within' if pair['cpu_within'] else 'outside'} 15 %)")
         outcome["warnings"] = [l for l in server.log_tail(200).splitlines() if " WARN " in l
                                or " ERROR " in l][:20]
     finally:
@@ -317,11 +338,61 @@ def set_up_privacy(server: Server, client: Client, data: dict, sizes: dict,
     return privacy
 
 
+def set_up_mastodon(server: Server, client: Client, data: dict, scenarios: list[str],
+                    where: str) -> dict:
+    """Checks the Mastodon-compatible listener before the first of its `scenarios` (see
+    `check_mastodon`: the ids the request files use are the ones the server answers). A
+    failure is kept as `error` rather than raised, as for the privacy scenarios: the other
+    scenarios are still measured, `problems` reports it and a smoke run fails on it."""
+    mastodon = Client(server.mastodon_port)
+    try:
+        checked = check_mastodon(client, mastodon, data)
+    except (BenchError, OSError, http.client.HTTPException, ValueError, KeyError,
+            TypeError) as error:
+        if not server.alive():
+            raise BenchError(f"the server died while checking the Mastodon-compatible API:\n"
+                             f"{server.log_tail()}") from None
+        log(f"{where}: error: the Mastodon-compatible API on port {server.mastodon_port}: "
+            f"{error!r}; not measuring {', '.join(scenarios)}")
+        return {"error": str(error) or repr(error), "skipped": scenarios}
+    log(f"{where}: the Mastodon-compatible API answers the same account, status and home "
+        f"timeline under the computed ids")
+    return {"checked": checked}
+
+
+def mastodon_pairs(run: dict) -> list[dict]:
+    """Each measured Mastodon-compatible scenario beside its Roost equivalent: the ratios
+    of req/s and of CPU per request (server's plus PostgreSQL's), and whether each is
+    within MASTODON_TOLERANCE."""
+    measured = {s["name"]: s for s in run.get("scenarios", [])}
+    pairs = []
+    for mastodon, roost in MASTODON.items():
+        m, r = measured.get(mastodon), measured.get(roost)
+        if not m or not r or not r["rps"]:
+            continue
+
+        def cpu(s: dict) -> float:
+            return s["cpu_us_per_request"] + s.get("postgres_cpu_us_per_request", 0)
+
+        rps_ratio = m["rps"] / r["rps"]
+        cpu_ratio = cpu(m) / cpu(r) if cpu(r) else 0.0
+        pairs.append({"roost": roost, "mastodon": mastodon,
+                      "rps_ratio": round(rps_ratio, 3), "cpu_ratio": round(cpu_ratio, 3),
+                      "rps_within": rps_ratio >= 1 - MASTODON_TOLERANCE,
+                      "cpu_within": cpu_ratio <= 1 + MASTODON_TOLERANCE})
+    return pairs
+
+
 def problems(results: dict) -> list[str]:
     """What makes a run unusable: a scenario with errors or no requests, or scenarios whose
-    set-up failed."""
+    set-up (blocks and mutes, or the Mastodon-compatible API's check) failed."""
     found = []
     for run in results["runs"]:
+        mastodon = run.get("mastodon", {})
+        if "error" in mastodon:
+            found.append(f"{run['db']}/{run['workload']} {', '.join(mastodon['skipped'])}: "
+                         f"not measured, the Mastodon-compatible API's check failed: "
+                         f"{mastodon['error']}")
         privacy = run.get("privacy", {})
         if "error" in privacy:
             found.append(f"{run['db']}/{run['workload']} {', '.join(privacy['skipped'])}: "

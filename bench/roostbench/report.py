@@ -11,14 +11,18 @@ import subprocess
 from pathlib import Path
 
 from .common import log
-from .measurement import SAMPLE_KINDS, problems
+from .measurement import MASTODON_TOLERANCE, SAMPLE_KINDS, mastodon_pairs, problems
+from .workloads import MASTODON
 
 
 LABELS = {
     "healthz": "`/healthz` (ceiling)",
     "me": "own profile `/me`",
+    "masto_me": "↳ Mastodon `/api/v1/accounts/verify_credentials`",
     "post": "one post by id",
+    "masto_status": "↳ Mastodon `/api/v1/statuses/:id`",
     "feed": "home feed, first page",
+    "masto_home": "↳ Mastodon `/api/v1/timelines/home`",
     "feed_deep": "home feed, page {page}",
     "feed_blocking": "home feed, first page, viewer blocking {blocking} accounts",
     "feed_muting": "home feed, first page, viewer muting {muting} accounts",
@@ -51,6 +55,14 @@ PEERS = {
     "feed_blocking": {"drf": "–", "gts": "–", "target": "–"},
     "feed_muting": {"drf": "–", "gts": "–", "target": "–"},
     "healthz": {"drf": "–", "gts": "–", "target": "–"},
+    # GoToSocial 0.19's own (Mastodon) API on a workload like the small one, with 1 GiB of
+    # caches (and with its defaults); the target is Roost's equivalent scenario.
+    "masto_home": {"drf": "–", "gts": "6,100 req/s (6,200 with its defaults)",
+                   "target": "within 15 % of the home feed"},
+    "masto_status": {"drf": "–", "gts": "13,000 req/s (460 with its defaults)",
+                     "target": "within 15 % of one post"},
+    "masto_me": {"drf": "–", "gts": "15,600 req/s (4,200 with its defaults)",
+                 "target": "within 15 % of `/me`"},
 }
 TARGET_IDLE_RSS_MB = 30
 TARGET_LOAD_RSS_MB = 100
@@ -72,6 +84,9 @@ def number(value: float) -> str:
 
 def verdict(name: str, s: dict, run: dict) -> str:
     peer = PEERS.get(name, {})
+    if name in MASTODON:
+        pair = next((p for p in mastodon_pairs(run) if p["mastodon"] == name), None)
+        return "" if pair is None else "✓" if pair["rps_within"] else "✗"
     if name == "login":
         probe = s.get("probe")
         if not probe:
@@ -119,7 +134,7 @@ def run_table(run: dict) -> list[str]:
         if postgres:
             row += f" {s.get('postgres_cpu_us_per_request', 0):.0f} |"
         target = peer.get("target", "–") if run["workload"] == "small" or name in (
-            "login", "feed_deep") else "–"
+            "login", "feed_deep", *MASTODON) else "–"
         row += (f" {fraction} | {target} | {verdict(name, s, run)} | "
                 f"{peer.get('drf', '–') if run['workload'] == 'small' else '–'} | "
                 f"{peer.get('gts', '–') if run['workload'] == 'small' else '–'} |")
@@ -190,6 +205,65 @@ def privacy_section(results: dict) -> list[str]:
         *rows,
         "",
     ]
+
+
+def mastodon_section(results: dict) -> list[str]:
+    """Each Mastodon-compatible scenario beside its Roost equivalent in the same run."""
+    def cpu(s: dict) -> str:
+        text = f"{s['cpu_us_per_request']:.0f}"
+        if "postgres_cpu_us_per_request" in s:
+            text += f" + {s['postgres_cpu_us_per_request']:.0f}"
+        return text
+
+    def mark(ok: bool) -> str:
+        return "✓" if ok else "✗"
+
+    rows = []
+    for run in results["runs"]:
+        for pair in mastodon_pairs(run):
+            roost, mastodon = find(run, pair["roost"]), find(run, pair["mastodon"])
+            rows.append(
+                f"| {run['db']} / {run['workload']} | {scenario_label(pair['roost'], run)} | "
+                f"{number(roost['rps'])} / {number(mastodon['rps'])} | "
+                f"{pair['rps_ratio']:.2f}× {mark(pair['rps_within'])} | "
+                f"{roost['p50_ms']:.2f} / {mastodon['p50_ms']:.2f} | "
+                f"{roost['p99_ms']:.2f} / {mastodon['p99_ms']:.2f} | "
+                f"{cpu(roost)} / {cpu(mastodon)} | "
+                f"{pair['cpu_ratio']:.2f}× {mark(pair['cpu_within'])} | "
+                f"{number(roost['bytes_per_response'])} / "
+                f"{number(mastodon['bytes_per_response'])} |")
+    failed = [run for run in results["runs"] if "error" in run.get("mastodon", {})]
+    if not rows and not failed:
+        return []
+    tolerance = f"{MASTODON_TOLERANCE * 100:.0f} %"
+    out = [
+        "### The Mastodon-compatible API next to Roost's own",
+        "",
+        "Each `masto_*` scenario runs right after its Roost equivalent, with the same "
+        "tokens, the same posts in the same order (under their Mastodon ids) and the same "
+        "page size, on the Mastodon-compatible listener of the same server. Each pair is "
+        "Roost / Mastodon; a ratio is Mastodon's over Roost's. The req/s ratio is within "
+        f"{tolerance} (✓) when Mastodon serves at least "
+        f"{100 - MASTODON_TOLERANCE * 100:.0f} % of Roost's requests per second; the CPU "
+        f"ratio when Mastodon costs at most {tolerance} more CPU per request (the "
+        "server's, plus PostgreSQL's on PostgreSQL), the steadier figure on a shared "
+        "machine.",
+        "",
+    ]
+    if rows:
+        out += [
+            "| database / workload | Roost scenario | req/s | req/s ratio | p50 ms | p99 ms | "
+            "CPU µs/req | CPU ratio | bytes/response |",
+            "|---|---|---|---|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    for run in failed:
+        out.append(f"- {run['db']} / {run['workload']}: not measured, the check failed: "
+                   f"{run['mastodon']['error']}")
+    if failed:
+        out.append("")
+    return out
 
 
 def report_body(results: dict, charts: dict[str, str]) -> str:
@@ -290,6 +364,7 @@ def report_body(results: dict, charts: dict[str, str]) -> str:
             out.append(row)
         out.append("")
 
+    out.extend(mastodon_section(results))
     out.extend(privacy_section(results))
 
     profiled = [(run, sc) for run in results["runs"] for sc in run["scenarios"] if sc.get("profile")]

@@ -1,5 +1,6 @@
-"""The server under test: one `roost serve` process on a free loopback port (started,
-ready at the first 200 on /healthz, stopped), its other subcommands (`migrate`, `seed`) with
+"""The server under test: one `roost serve` process on a free loopback port, with its
+Mastodon-compatible listener on another (started, ready at the first 200 on /healthz,
+stopped), its other subcommands (`migrate`, `seed`) with
 the same environment, waiting for its CPU to go quiet, and its CPU time and memory from
 /proc, RSS sampled every 50 ms during a scenario."""
 
@@ -65,17 +66,21 @@ def proc_mapped_db_kib(pid: int) -> int:
 # The server
 
 class Server:
-    """One `roost serve` process on a loopback port."""
+    """One `roost serve` process on a loopback port; its Mastodon-compatible API listens
+    on `mastodon_port` (a binary older than that API ignores the setting)."""
 
     def __init__(self, binary: Path, database: Database, workdir: Path, extra_env: dict):
         self.binary = binary
         self.port = free_port()
+        self.mastodon_port = free_port()
+        while self.mastodon_port == self.port:
+            self.mastodon_port = free_port()
         self.workdir = workdir
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
         self.env.update({
             "ROOST_DATABASE_URL": database.url,
             "ROOST_BIND": f"127.0.0.1:{self.port}",
-            "ROOST_MASTODON_BIND": "off",
+            "ROOST_MASTODON_BIND": f"127.0.0.1:{self.mastodon_port}",
             "ROOST_MEDIA_DIR": str(workdir / "media"),
             "ROOST_RATE_LIMITS": "off",
             "RUST_LOG": "warn",

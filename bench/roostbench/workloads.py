@@ -53,14 +53,23 @@ LAST_NAMES = ["Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Ritchie", "
               "Thompson", "Allen", "Dijkstra", "Perlman", "Knuth", "Lamarr", "Backus",
               "Jones", "Wirth", "Wilson", "Lee", "Shaw", "Rossum"]
 
-# Scenario keys, in the order they run and appear. `feed_deep` exists for the large
+# Scenario keys, in the order they run and appear. Each `masto_*` scenario is the
+# Mastodon-compatible API's equivalent of the Roost scenario before it, measured right
+# after it on the same data (see MASTODON). `feed_deep` exists for the large
 # workload only (the small feeds are about 11 pages long). `feed_blocking` and
 # `feed_muting` come after the read scenarios, whose figures their set-up would change
 # (blocks hide posts and users, the accounts registered for them make user search
 # longer), and before `create_post`, which adds posts: their viewers' feeds are read from
 # the same posts as `feed`.
-SCENARIOS = ["healthz", "me", "post", "feed", "feed_deep", "tag", "search",
-             "feed_blocking", "feed_muting", "create_post", "login"]
+SCENARIOS = ["healthz", "me", "masto_me", "post", "masto_status", "feed", "masto_home",
+             "feed_deep", "tag", "search", "feed_blocking", "feed_muting", "create_post",
+             "login"]
+
+# The scenarios sent to the Mastodon-compatible listener (ROOST_MASTODON_BIND), each with
+# the Roost scenario it is compared with: the same tokens, posts and page size.
+MASTODON = {"masto_me": "me", "masto_status": "post", "masto_home": "feed"}
+# The Mastodon ids' clock starts at 2000-01-01T00:00:00Z (src/db/ids.rs).
+MASTODON_EPOCH_MS = 946_684_800_000
 
 # The privacy scenarios: scenario -> (the `/me/...` collection its viewer fills, the
 # viewer's index among the workload's tokens). Each measures its viewer's home feed.
@@ -105,6 +114,17 @@ class Client:
         if response.status not in expect:
             raise BenchError(f"{method} {path} answered {response.status}: {raw[:300]!r}")
         return json.loads(raw) if raw else None
+
+
+def mastodon_id(uuid: str) -> str:
+    """The Mastodon id of a Roost id (a UUIDv7), as `ids::number` in src/db/ids.rs computes
+    it: (milliseconds since 2000-01-01) << 21 | rand_a << 9 | the first 9 bits of rand_b."""
+    bits = int(uuid.replace("-", ""), 16)
+    millis = bits >> 80
+    rand_a = (bits >> 64) & 0xFFF
+    rand_b_head = (bits >> 53) & 0x1FF
+    time_part = max(millis - MASTODON_EPOCH_MS, 0) & ((1 << 42) - 1)
+    return str((time_part << 21) | (rand_a << 9) | rand_b_head)
 
 
 def parallel(function, items, workers: int = 4) -> list:
@@ -348,9 +368,39 @@ def prepare_privacy(client: Client, data: dict, sizes: dict, scenarios: list[str
     return {"registered": len(extras), **summary}
 
 
+def check_mastodon(roost: Client, mastodon: Client, data: dict) -> dict:
+    """Checks, before the `masto_*` scenarios, that the Mastodon-compatible listener serves
+    the same account, post and home timeline as Roost's API under Mastodon ids computed by
+    `mastodon_id`: the first token's `verify_credentials` is its `/me`, the first post
+    read as a status has the computed id, and the first page of the home timeline holds
+    the posts of the first page of Roost's home feed, in the same order. Raises BenchError
+    naming the mismatch."""
+    token = data["tokens"][0]
+    me = roost.call("GET", f"{API}/me", token=token)
+    account = mastodon.call("GET", f"{API}/accounts/verify_credentials", token=token)
+    if account.get("id") != mastodon_id(me["id"]) or account.get("username") != me["username"]:
+        raise BenchError(f"verify_credentials names {account.get('username')!r} with id "
+                         f"{account.get('id')!r}, expected {me['username']!r} with id "
+                         f"{mastodon_id(me['id'])} (the number of {me['id']})")
+    post_id = data["post_ids"][0]
+    status = mastodon.call("GET", f"{API}/statuses/{mastodon_id(post_id)}", token=token)
+    if status.get("id") != mastodon_id(post_id):
+        raise BenchError(f"GET /api/v1/statuses/{mastodon_id(post_id)} (post {post_id}) "
+                         f"answered status {status.get('id')!r}")
+    feed = [post["id"] for post in roost.call("GET", f"{API}/feed", token=token)["items"]]
+    home = [status["id"] for status in
+            mastodon.call("GET", f"{API}/timelines/home", token=token)]
+    if home != [mastodon_id(post) for post in feed]:
+        raise BenchError(f"the home timeline's first page ({len(home)} statuses: "
+                         f"{home[:3]} …) is not Roost's first feed page ({len(feed)} posts: "
+                         f"{[mastodon_id(post) for post in feed[:3]]} …)")
+    return {"account": account["id"], "status": status["id"], "home_page": len(home)}
+
+
 def request_files(data: dict, workdir: Path, rng: random.Random) -> dict[str, Path]:
     """Writes one request file per scenario (METHOD, path, token, body; tab-separated)."""
     tokens = data["tokens"]
+    posts = rng.sample(data["post_ids"], len(data["post_ids"]))
 
     def token(i: int) -> str:
         return tokens[i % len(tokens)]
@@ -362,8 +412,7 @@ def request_files(data: dict, workdir: Path, rng: random.Random) -> dict[str, Pa
         "healthz": ["GET\t/healthz\t\t"],
         "me": [f"GET\t{API}/me\t{t}\t" for t in tokens],
         "feed": [f"GET\t{API}/feed\t{t}\t" for t in tokens],
-        "post": [f"GET\t{API}/posts/{pid}\t{token(i)}\t"
-                 for i, pid in enumerate(rng.sample(data["post_ids"], len(data["post_ids"])))],
+        "post": [f"GET\t{API}/posts/{pid}\t{token(i)}\t" for i, pid in enumerate(posts)],
         "tag": [f"GET\t{API}/tags/{quote(tag)}/posts\t{token(i)}\t"
                 for i, tag in enumerate(data["tags"] * max(1, 64 // len(data["tags"])))],
         "search": [f"GET\t{API}/users?q={quote(term)}\t{token(i)}\t"
@@ -377,6 +426,12 @@ def request_files(data: dict, workdir: Path, rng: random.Random) -> dict[str, Pa
     for name, (_, index) in PRIVACY.items():
         if index < len(tokens):
             lines[name] = [f"GET\t{API}/feed\t{tokens[index]}\t"]
+    # The Mastodon-compatible equivalents of `me`, `post` and `feed`: the same tokens,
+    # the same posts in the same order (under their Mastodon ids), the same page size (20).
+    lines["masto_me"] = [f"GET\t{API}/accounts/verify_credentials\t{t}\t" for t in tokens]
+    lines["masto_status"] = [f"GET\t{API}/statuses/{mastodon_id(pid)}\t{token(i)}\t"
+                             for i, pid in enumerate(posts)]
+    lines["masto_home"] = [f"GET\t{API}/timelines/home\t{t}\t" for t in tokens]
     if data.get("deep_cursors"):
         lines["feed_deep"] = [f"GET\t{API}/feed?cursor={quote(c)}\t{t}\t"
                               for t, c in data["deep_cursors"]]
