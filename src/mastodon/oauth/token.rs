@@ -151,7 +151,8 @@ impl From<anyhow::Error> for OAuthError {
 }
 
 /// Client credentials sent with HTTP Basic (RFC 6749 §2.3.1), if any. Taking them marks
-/// the `Authorization` header as dealt with: it carries no bearer token here.
+/// the `Authorization` header as dealt with: a bearer token sent here is not the caller's
+/// credentials, and is ignored.
 pub struct BasicCredentials(Option<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for BasicCredentials {
@@ -162,12 +163,20 @@ impl<S: Send + Sync> FromRequestParts<S> for BasicCredentials {
             return Ok(Self(None));
         };
         crate::auth::extract::authorization_handled(&parts.extensions);
-        let basic = value
+        let Some(encoded) = value
             .to_str()
             .ok()
             .and_then(|value| value.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|(_, encoded)| STANDARD.decode(encoded.trim()).ok())
+            .map(|(_, encoded)| encoded.trim())
+        else {
+            // Some libraries send their bearer token along (Mastodon.py, to revoke it):
+            // the client then authenticates in the body.
+            return Ok(Self(None));
+        };
+        let basic = STANDARD
+            .decode(encoded)
+            .ok()
             .and_then(|decoded| String::from_utf8(decoded).ok())
             .and_then(|decoded| {
                 let (id, secret) = decoded.split_once(':')?;
