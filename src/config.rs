@@ -923,7 +923,7 @@ mod tests {
             .get_arguments()
             .filter_map(variable_name)
             .collect();
-        assert_eq!(names.len(), 30);
+        assert_eq!(names.len(), 33);
         for name in names {
             assert!(help.contains(&format!("  {name}")), "{name} in the help");
             assert!(
