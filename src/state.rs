@@ -43,6 +43,8 @@ pub struct AppState {
     pub admission: Admission,
     /// The streams open on this process, and how signals reach them.
     pub stream: Hub,
+    /// The scopes of OAuth tokens, for the Mastodon-compatible API's busiest reads.
+    pub token_scopes: Arc<crate::mastodon::scopes::ScopeCache>,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             rate_limiter: RateLimiter::from_config(&config),
             admission: Admission::new(config.max_concurrent_requests, config.request_timeout),
             stream: Hub::new(!config.database_url.starts_with("sqlite:")),
+            token_scopes: Arc::default(),
             db,
             config: Arc::new(config),
             clock,

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::entities::{Account, Relationship, Status};
 use super::paging::{AccountPaging, Paging};
 use super::params::{Params, QueryParams, WithFiles, lenient};
-use super::scopes::{Caller, MaybeCaller};
+use super::scopes::{Caller, MaybeCaller, ScopedViewer};
 use crate::auth::{AuthUser, Viewer};
 use crate::db::ids;
 use crate::error::{AppError, FieldError};
@@ -100,10 +100,11 @@ fn as_viewer(user: Option<AuthUser>) -> Viewer {
 
 async fn verify_credentials(
     State(state): State<AppState>,
-    caller: Caller,
+    reader: ScopedViewer,
 ) -> Result<Json<Account>, AppError> {
-    let user = caller.require("profile")?;
-    let me = users::me(&state, &Viewer::Verified(user)).await?;
+    // The token is checked by the account's own query, as on Roost's `/me`.
+    let viewer = reader.require_signed_in("profile")?;
+    let me = users::me(&state, &viewer).await?;
     Ok(Json(Account::credential(&state, &me.user)))
 }
 
@@ -195,7 +196,7 @@ async fn get_account(
     Path(id): Path<String>,
 ) -> Result<Json<Account>, AppError> {
     let found = account(&state, &id).await?;
-    let profile = users::profile_of(&state, caller.viewer_with("read:accounts"), found).await?;
+    let profile = users::profile_of(&state, caller.viewer_with("read:accounts")?, found).await?;
     Ok(Json(Account::from_user(&state, &profile)))
 }
 
@@ -246,7 +247,7 @@ async fn lookup_account(
     let acct = query.acct.unwrap_or_default();
     let username = local_username(&state, &acct).ok_or_else(not_found)?;
     let found = users::find_user(&state, username).await?;
-    let profile = users::profile_of(&state, caller.viewer_with("read:accounts"), found).await?;
+    let profile = users::profile_of(&state, caller.viewer_with("read:accounts")?, found).await?;
     Ok(Json(Account::from_user(&state, &profile)))
 }
 
@@ -283,7 +284,7 @@ async fn search_accounts(
         .limit
         .unwrap_or(SEARCH_LIMIT.0)
         .clamp(1, SEARCH_LIMIT.1);
-    let viewer = as_viewer(caller.viewer_with("read:accounts"));
+    let viewer = as_viewer(caller.viewer_with("read:accounts")?);
     let found = users::search_ranked(
         &state,
         &viewer,
@@ -380,7 +381,7 @@ async fn account_statuses(
     if query.pinned == Some(true) {
         return Ok(paging.respond(Vec::<Status>::new(), &[]));
     }
-    let viewer = caller.viewer_with("read:statuses");
+    let viewer = caller.viewer_with("read:statuses")?;
     users::ensure_lists_readable(&state, viewer.map(|user| user.user_id), &author).await?;
     let tag = match query.tagged.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -435,7 +436,7 @@ async fn list_follows(
     list: FollowList,
 ) -> Result<Response, AppError> {
     let subject = account(&state, id).await?;
-    let viewer = caller.viewer_with("read:accounts");
+    let viewer = caller.viewer_with("read:accounts")?;
     let rows = users::follows_in_window(
         &state,
         viewer,

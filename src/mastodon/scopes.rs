@@ -5,13 +5,14 @@
 //! through OAuth may do what its scopes grant. `read` grants every `read:…`, `write` every
 //! `write:…`, and the legacy `follow` the follow, block and mute scopes, as in Mastodon.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::auth::extract::TokenScopes;
-use crate::auth::{AuthUser, MaybeAuthUser};
+use crate::auth::{AuthUser, MaybeAuthUser, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -141,12 +142,13 @@ impl FromRequestParts<AppState> for Caller {
 pub struct MaybeCaller(pub Option<Caller>);
 
 impl MaybeCaller {
-    /// The account to see as when the token grants `scope`; anonymous otherwise (a token
-    /// without the scope reads what anyone may read).
-    pub fn viewer_with(&self, scope: &str) -> Option<AuthUser> {
+    /// The account to see as, if any; a token that does not grant `scope` is refused (403),
+    /// as Mastodon refuses a token without the scope even where no token is needed.
+    pub fn viewer_with(&self, scope: &str) -> Result<Option<AuthUser>, AppError> {
         self.0
             .as_ref()
-            .and_then(|caller| caller.require(scope).ok())
+            .map(|caller| caller.require(scope))
+            .transpose()
     }
 }
 
@@ -163,6 +165,97 @@ impl FromRequestParts<AppState> for MaybeCaller {
             .get::<TokenScopes>()
             .and_then(|scopes| scopes.0.clone());
         Ok(Self(user.map(|user| Caller { user, scopes })))
+    }
+}
+
+/// Most tokens whose scopes are kept in a [`ScopeCache`]; a full cache is emptied.
+const MAX_CACHED_TOKENS: usize = 65_536;
+
+/// The scopes of account tokens, by digest, for the read paths that check the token inside
+/// their own query ([`ScopedViewer`]). A token's scopes never change once it is issued, so
+/// an entry is never stale; whether the token is still valid (not revoked, not expired) is
+/// checked by every request's own query, as for any [`Viewer`].
+#[derive(Debug, Default)]
+pub struct ScopeCache {
+    entries: Mutex<HashMap<String, Option<Arc<str>>>>,
+}
+
+impl ScopeCache {
+    /// The scopes of the account token with this digest (`Some(None)`: a token of Roost's
+    /// own API), or `None` when no account token has it.
+    async fn scopes(
+        &self,
+        state: &AppState,
+        digest: &str,
+    ) -> Result<Option<Option<Arc<str>>>, AppError> {
+        if let Some(found) = self.lock().get(digest) {
+            return Ok(Some(found.clone()));
+        }
+        let Some(row) = crate::auth::store::find_token(&state.db, digest).await? else {
+            return Ok(None);
+        };
+        let scopes: Option<Arc<str>> = row.scopes.map(Arc::from);
+        let mut entries = self.lock();
+        if entries.len() >= MAX_CACHED_TOKENS {
+            entries.clear();
+        }
+        entries.insert(digest.to_owned(), scopes.clone());
+        Ok(Some(scopes))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Option<Arc<str>>>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A caller on the busiest read paths (the home timeline, a status, `verify_credentials`):
+/// a [`Viewer`], whose token the service's own query checks, with the token's scopes
+/// from the [`ScopeCache`]; the request costs the statements Roost's own API spends.
+#[derive(Debug, Clone)]
+pub struct ScopedViewer {
+    viewer: Viewer,
+    scopes: Option<Arc<str>>,
+}
+
+impl ScopedViewer {
+    /// The viewer, anonymous or not, unless its token does not grant `scope` (403).
+    pub fn require(self, scope: &str) -> Result<Viewer, AppError> {
+        match &self.scopes {
+            Some(granted) if !allows(granted, scope) => Err(outside_scopes()),
+            _ => Ok(self.viewer),
+        }
+    }
+
+    /// As [`ScopedViewer::require`], for what only an account may read (401 without one).
+    pub fn require_signed_in(self, scope: &str) -> Result<Viewer, AppError> {
+        if self.viewer.is_anonymous() {
+            return Err(crate::auth::extract::MISSING);
+        }
+        self.require(scope)
+    }
+}
+
+impl FromRequestParts<AppState> for ScopedViewer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        let scopes = match &viewer {
+            Viewer::Anonymous => None,
+            Viewer::Presented { digest, .. } => {
+                state.token_scopes.scopes(state, digest).await?.flatten()
+            }
+            Viewer::Verified(_) => parts
+                .extensions
+                .get::<TokenScopes>()
+                .and_then(|scopes| scopes.0.clone()),
+        };
+        Ok(Self { viewer, scopes })
     }
 }
 

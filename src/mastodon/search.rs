@@ -48,7 +48,7 @@ async fn search(
     paging: Paging,
     QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<Json<Results>, AppError> {
-    let user = caller.viewer_with("read:search");
+    let user = caller.viewer_with("read:search")?;
     let viewer = user.map_or(Viewer::Anonymous, Viewer::Verified);
     let q = query.q.trim();
     let wants = |kind: &str| query.type_.as_deref().is_none_or(|type_| type_ == kind);

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::entities::Status;
 use super::paging::Paging;
 use super::params::{QueryParams, lenient};
-use super::scopes::{Caller, MaybeCaller};
+use super::scopes::{MaybeCaller, ScopedViewer};
 use crate::auth::{AuthUser, Viewer};
 use crate::error::AppError;
 use crate::posts::Post;
@@ -53,13 +53,22 @@ async fn list(
     Ok(statuses_page(state, paging, found, user.is_some()))
 }
 
+/// The token is checked by the feed's own query, as on Roost's `/feed`.
 async fn home_timeline(
     State(state): State<AppState>,
-    caller: Caller,
+    reader: ScopedViewer,
     paging: Paging,
 ) -> Result<Response, AppError> {
-    let user = caller.require("read:statuses")?;
-    list(&state, Some(user), PostList::HomeFeed, &paging).await
+    let viewer = reader.require_signed_in("read:statuses")?;
+    let found = posts::in_window(
+        &state,
+        PostList::HomeFeed,
+        &viewer,
+        paging.window(),
+        paging.limit,
+    )
+    .await?;
+    Ok(statuses_page(&state, &paging, found, true))
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,7 +90,7 @@ async fn public_timeline(
     paging: Paging,
     QueryParams(query): QueryParams<PublicQuery>,
 ) -> Result<Response, AppError> {
-    let user = caller.viewer_with("read:statuses");
+    let user = caller.viewer_with("read:statuses")?;
     if query.remote == Some(true) {
         return Ok(statuses_page(&state, &paging, Vec::new(), user.is_some()));
     }
@@ -99,7 +108,7 @@ async fn tag_timeline(
     Path(hashtag): Path<String>,
     QueryParams(query): QueryParams<PublicQuery>,
 ) -> Result<Response, AppError> {
-    let user = caller.viewer_with("read:statuses");
+    let user = caller.viewer_with("read:statuses")?;
     // A name that cannot be a tag has no posts.
     let Some(tag) = parse_tag_name(&hashtag) else {
         return Ok(statuses_page(&state, &paging, Vec::new(), user.is_some()));

@@ -134,6 +134,24 @@ pub async fn get(state: &AppState, viewer: &Viewer, id: &str) -> Result<Post, Ap
     get_by_id(state, viewer, parse_id(id)?).await
 }
 
+/// The post whose 64-bit number is `number` (see [`crate::db::ids`]) as `viewer` sees it,
+/// or `None` when there is none or it is hidden from them: one statement, the token
+/// lookup included.
+pub async fn get_by_number(
+    state: &AppState,
+    viewer: &Viewer,
+    number: i64,
+) -> Result<Option<Post>, AppError> {
+    let row = store::find_by_number(&state.db, number, viewer).await?;
+    viewer
+        .settle(state, row.as_ref().map(|row| row.viewer))
+        .await?;
+    match row {
+        Some(row) => Ok(Some(posts_from_rows(state, vec![row]).await?.remove(0))),
+        None => Ok(None),
+    }
+}
+
 async fn get_by_id(state: &AppState, viewer: &Viewer, id: Uuid) -> Result<Post, AppError> {
     let row = store::find(&state.db, id, viewer).await?;
     viewer

@@ -496,12 +496,43 @@ pub async fn find(
     id: Uuid,
     viewer: &Viewer,
 ) -> Result<Option<PostRow>, DbErr> {
-    let backend = db.get_database_backend();
     let mut inner = page_select((P, "id"))
         .from_as(post::Entity, P)
         .and_where(Expr::col((P, post::Column::Id)).eq(id))
         .to_owned();
     inner.and_where(Expr::cust(privacy::post_visible(viewer, P)));
+    find_one(db, inner, viewer).await
+}
+
+/// As [`find`], for the post whose 64-bit number is `number` (the ids of the
+/// Mastodon-compatible API, see [`crate::db::ids`]): the range of ids the number names,
+/// on the primary key, in the same one statement.
+pub async fn find_by_number(
+    db: &impl ConnectionTrait,
+    number: i64,
+    viewer: &Viewer,
+) -> Result<Option<PostRow>, DbErr> {
+    let (lowest, end) = crate::db::ids::range(number);
+    let mut inner = page_select((P, "id"))
+        .from_as(post::Entity, P)
+        .and_where(Expr::col((P, post::Column::Id)).gte(lowest))
+        .to_owned();
+    if let Some(end) = end {
+        inner.and_where(Expr::col((P, post::Column::Id)).lt(end));
+    }
+    inner
+        .and_where(Expr::cust(privacy::post_visible(viewer, P)))
+        .order_by((P, post::Column::Id), Order::Asc)
+        .limit(1);
+    find_one(db, inner, viewer).await
+}
+
+async fn find_one(
+    db: &impl ConnectionTrait,
+    inner: SelectStatement,
+    viewer: &Viewer,
+) -> Result<Option<PostRow>, DbErr> {
+    let backend = db.get_database_backend();
     PostRow::find_by_statement(complete_page(backend, inner, viewer))
         .one(db)
         .await

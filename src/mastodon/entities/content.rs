@@ -21,17 +21,26 @@ fn is_username_char(c: char) -> bool {
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
+    push_escaped(&mut escaped, text);
     escaped
+}
+
+/// Appends `text` to `html`, escaped.
+fn push_escaped(html: &mut String, text: &str) {
+    for c in text.chars() {
+        push_escaped_char(html, c);
+    }
+}
+
+fn push_escaped_char(html: &mut String, c: char) {
+    match c {
+        '&' => html.push_str("&amp;"),
+        '<' => html.push_str("&lt;"),
+        '>' => html.push_str("&gt;"),
+        '"' => html.push_str("&quot;"),
+        '\'' => html.push_str("&#39;"),
+        c => html.push(c),
+    }
 }
 
 /// `text` as HTML. `base` is the public URL profiles and tags are linked under;
@@ -67,7 +76,7 @@ fn line_to_html(line: &str, base: &str, mentioned: &[String], html: &mut String)
             index += taken;
             continue;
         }
-        html.push_str(&escape(&c.to_string()));
+        push_escaped_char(html, c);
         previous = Some(c);
         index += c.len_utf8();
     }
