@@ -76,6 +76,11 @@ pub struct Config {
     pub mastodon_public_url: String,
     /// Lifetime of a token issued through OAuth; `None`: until revoked.
     pub oauth_token_ttl: Option<Duration>,
+    /// Redis server keeping the request budgets for every process; `None`: each process
+    /// keeps its own.
+    pub redis_url: Option<String>,
+    /// Start of every key Roost writes to Redis.
+    pub redis_key_prefix: String,
 }
 
 /// Requests per minute a client may make in each class of request. A budget of `n`
@@ -402,6 +407,13 @@ struct Variables {
     /// apps cannot refresh one).
     #[arg(long, env = "ROOST_OAUTH_TOKEN_TTL_SECS", value_parser = whole_number(1))]
     oauth_token_ttl_secs: Option<u32>,
+    /// Redis server (`redis://[:password@]host[:port][/db]`) keeping the request budgets,
+    /// shared by every process using it; unset: each process keeps its own.
+    #[arg(long, env = "ROOST_REDIS_URL", value_parser = redis_url)]
+    redis_url: Option<String>,
+    /// Start of every key Roost writes to Redis (several deployments can share a server).
+    #[arg(long, env = "ROOST_REDIS_KEY_PREFIX", default_value = "roost", value_parser = key_prefix)]
+    redis_key_prefix: String,
 }
 
 /// A listen address, or `off`.
@@ -469,6 +481,8 @@ impl Variables {
                 Bind::Off => None,
             },
             oauth_token_ttl: self.oauth_token_ttl_secs.map(seconds),
+            redis_url: self.redis_url,
+            redis_key_prefix: self.redis_key_prefix,
         }
     }
 }
@@ -483,6 +497,27 @@ fn database_url(text: &str) -> Result<String, String> {
         Ok(text.to_owned())
     } else {
         Err("must start with sqlite:// or postgres://".into())
+    }
+}
+
+/// A Redis URL the client accepts (`redis://`, or `redis+unix://` for a socket).
+fn redis_url(text: &str) -> Result<String, String> {
+    if text.starts_with("rediss://") {
+        return Err("TLS to Redis is not built in; use redis:// (on a private network or through a local TLS tunnel)".into());
+    }
+    redis::Client::open(text)
+        .map(|_| text.to_owned())
+        .map_err(|error| format!("is not a Redis URL like redis://127.0.0.1:6379: {error}"))
+}
+
+/// Letters, digits and `_-.:`, at most 64.
+fn key_prefix(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_-.:".contains(c);
+    if !text.is_empty() && text.len() <= 64 && text.chars().all(allowed) {
+        Ok(text.to_owned())
+    } else {
+        Err("must be 1 to 64 letters, digits or _-.:".into())
     }
 }
 
@@ -600,6 +635,8 @@ mod tests {
         assert_eq!(config.password_hash, PasswordHashConfig::default());
         assert_eq!(config.max_image_bytes, 10 * 1024 * 1024);
         assert_eq!(config.media_cleanup_interval, Duration::from_secs(3600));
+        assert_eq!(config.redis_url, None);
+        assert_eq!(config.redis_key_prefix, "roost");
         assert_eq!(config.database_max_connections, 4);
         let postgres = super::tests::config(&[("ROOST_DATABASE_URL", "postgres://db/roost")]);
         assert_eq!(postgres.unwrap().database_max_connections, 16);
@@ -615,6 +652,25 @@ mod tests {
         );
         let config = config(&[("ROOST_PUBLIC_URL", "https://social.example/")]).unwrap();
         assert_eq!(config.public_url, "https://social.example");
+    }
+
+    #[test]
+    fn redis_urls_and_key_prefixes_are_checked() {
+        for bad in ["http://cache:6379", "rediss://cache:6379", "cache:6379"] {
+            let error = config(&[("ROOST_REDIS_URL", bad)]).unwrap_err().to_string();
+            assert!(error.contains("ROOST_REDIS_URL"), "{bad}: {error}");
+        }
+        for bad in ["a b", "roost/1", &"x".repeat(65)] {
+            let error = config(&[("ROOST_REDIS_KEY_PREFIX", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("ROOST_REDIS_KEY_PREFIX"), "{bad}: {error}");
+        }
+        let unix = config(&[("ROOST_REDIS_URL", "redis+unix:///run/redis.sock")]).unwrap();
+        assert_eq!(
+            unix.redis_url.as_deref(),
+            Some("redis+unix:///run/redis.sock")
+        );
     }
 
     #[test]
@@ -767,8 +823,15 @@ mod tests {
             ("ROOST_SCHEDULER_RECHECK_SECS", "113"),
             ("ROOST_MAX_IMAGE_BYTES", "4096"),
             ("ROOST_MEDIA_CLEANUP_INTERVAL_SECS", "114"),
+            ("ROOST_REDIS_URL", "redis://:secret@cache.internal:6380/2"),
+            ("ROOST_REDIS_KEY_PREFIX", "social-1"),
         ])
         .unwrap();
+        assert_eq!(
+            config.redis_url.as_deref(),
+            Some("redis://:secret@cache.internal:6380/2")
+        );
+        assert_eq!(config.redis_key_prefix, "social-1");
         let seconds = Duration::from_secs;
         assert_eq!(config.database_url, "postgresql://db/roost");
         assert_eq!(config.bind.to_string(), "[::1]:9000");
@@ -923,7 +986,7 @@ mod tests {
             .get_arguments()
             .filter_map(variable_name)
             .collect();
-        assert_eq!(names.len(), 33);
+        assert_eq!(names.len(), 35);
         for name in names {
             assert!(help.contains(&format!("  {name}")), "{name} in the help");
             assert!(

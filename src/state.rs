@@ -62,13 +62,17 @@ impl AppState {
             }
         });
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let rate_limiter = RateLimiter::from_config(&config)?;
+        if let Some(limiter) = &rate_limiter {
+            limiter.connect().await;
+        }
         Ok(Self {
             passwords: PasswordHasher::new(config.password_hash)?,
             media: MediaStore::local(config.media_dir.clone()),
             image_permits: Arc::new(Semaphore::new(cores)),
             sql_statements,
             publisher_wake: Arc::new(Notify::new()),
-            rate_limiter: RateLimiter::from_config(&config),
+            rate_limiter,
             admission: Admission::new(config.max_concurrent_requests, config.request_timeout),
             stream: Hub::new(!config.database_url.starts_with("sqlite:")),
             token_scopes: Arc::default(),

@@ -32,6 +32,7 @@ mod privacy;
 mod privacy_races;
 mod queries;
 mod scheduled;
+mod shared_budgets;
 mod stream;
 mod stream_processes;
 mod tags;

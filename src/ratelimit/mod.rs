@@ -14,16 +14,17 @@
 //! (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, and the same with the
 //! `X-` prefix); a refused one is `429 rate_limited` with `Retry-After`.
 //!
-//! Budgets live in this process's memory. Behind a load balancer each process enforces
-//! them on its own share of the traffic, so a client's effective budget is at most the
-//! number of processes times the configured one; the failed-login rule, which must hold
-//! exactly, is kept in the database instead (`auth::throttle`).
+//! By default budgets live in this process's memory. Behind a load balancer each process
+//! enforces them on its own share of the traffic, so a client's effective budget is at most
+//! the number of processes times the configured one. With `ROOST_REDIS_URL` set they are
+//! kept in Redis instead ([`shared`]), the same budgets for every process, and in this
+//! process's memory again whenever Redis does not answer. The failed-login rule, which must
+//! hold exactly, is kept in the database either way (`auth::throttle`).
 //!
 //! `ROOST_RATE_LIMITS=off` turns budgets off. Clients in `ROOST_RATE_LIMIT_EXEMPT` (by
 //! default loopback) are not budgeted when they connect directly: local tools, tests and
 //! health checks. A request forwarded by a proxy that is not trusted is never exempt.
 
-use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -42,6 +43,11 @@ use crate::auth::extract::bearer_token;
 use crate::config::{Budgets, Config};
 use crate::error::AppError;
 use crate::state::AppState;
+
+pub mod shared;
+
+pub use shared::Backend;
+use shared::SharedBudgets;
 
 /// How many times a client budget an address may spend in total.
 pub const ADDRESS_FACTOR: u32 = 4;
@@ -66,6 +72,18 @@ impl Class {
         Class::Register,
         Class::Login,
     ];
+
+    /// The class's name in Redis keys.
+    fn name(self) -> &'static str {
+        match self {
+            Class::Read => "read",
+            Class::Write => "write",
+            Class::Search => "search",
+            Class::Upload => "upload",
+            Class::Register => "register",
+            Class::Login => "login",
+        }
+    }
 
     fn budget(self, budgets: &Budgets) -> u32 {
         match self {
@@ -124,9 +142,10 @@ fn has_parameter(query: Option<&str>, name: &str) -> bool {
 /// Who is charged for a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Client {
-    /// A keyed hash of the presented token (valid or not: an invalid one is refused by the
-    /// handler, and the address cap still bounds anyone inventing tokens).
-    Token(u64),
+    /// A digest of the presented token ([`shared::token_digest`]; valid or not: an invalid
+    /// one is refused by the handler, and the address cap still bounds anyone inventing
+    /// tokens).
+    Token(u128),
     Address(IpAddr),
 }
 
@@ -141,9 +160,11 @@ struct ClassLimiters {
 /// All budgets of this process. Cheap to share; see the module documentation.
 pub struct RateLimiter {
     classes: Vec<(Class, ClassLimiters)>,
+    budgets: Budgets,
+    /// Budgets in Redis, when `ROOST_REDIS_URL` is set.
+    shared: Option<Arc<SharedBudgets>>,
     exempt: Vec<IpNet>,
     trusted_proxies: Vec<IpNet>,
-    token_hasher: RandomState,
     clock: DefaultClock,
 }
 
@@ -157,11 +178,17 @@ struct Standing {
 }
 
 impl RateLimiter {
-    /// The budgets `config` describes, or `None` when `ROOST_RATE_LIMITS=off`.
-    pub fn from_config(config: &Config) -> Option<Arc<Self>> {
+    /// The budgets `config` describes, or `None` when `ROOST_RATE_LIMITS=off`. With
+    /// `ROOST_REDIS_URL` set they are local until [`RateLimiter::connect`] reaches Redis.
+    pub fn from_config(config: &Config) -> anyhow::Result<Option<Arc<Self>>> {
         if !config.rate_limits {
-            return None;
+            return Ok(None);
         }
+        let shared = config
+            .redis_url
+            .as_deref()
+            .map(|url| SharedBudgets::new(url, &config.redis_key_prefix))
+            .transpose()?;
         let per_minute =
             |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN));
         let classes = Class::ALL
@@ -179,13 +206,48 @@ impl RateLimiter {
                 (class, limiters)
             })
             .collect();
-        Some(Arc::new(Self {
+        Ok(Some(Arc::new(Self {
             classes,
+            budgets: config.budgets,
+            shared,
             exempt: config.rate_limit_exempt.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
-            token_hasher: RandomState::new(),
             clock: DefaultClock::default(),
-        }))
+        })))
+    }
+
+    /// Reaches Redis when budgets are kept there (see [`shared`]); returns at once
+    /// otherwise, and after one attempt when Redis cannot be reached.
+    pub async fn connect(&self) {
+        if let Some(shared) = &self.shared {
+            shared.connect().await;
+        }
+    }
+
+    /// Where budgets are kept now: `None` in this process's memory by configuration.
+    pub fn backend(&self) -> Option<Backend> {
+        self.shared.as_ref().map(|shared| shared.backend())
+    }
+
+    /// Charges one request of `class`, in Redis when budgets are kept there and it answers,
+    /// in this process otherwise.
+    async fn charge(
+        &self,
+        class: Class,
+        client: Client,
+        address: IpAddr,
+    ) -> Result<Standing, Standing> {
+        if let Some(shared) = &self.shared {
+            let budget = class.budget(&self.budgets);
+            let address_budget = budget.saturating_mul(ADDRESS_FACTOR);
+            if let Some(outcome) = shared
+                .charge(class, budget, &client, address, address_budget)
+                .await
+            {
+                return outcome;
+            }
+        }
+        self.charge_locally(class, client, address)
     }
 
     fn limiters(&self, class: Class) -> &ClassLimiters {
@@ -197,8 +259,14 @@ impl RateLimiter {
             .1
     }
 
-    /// Charges one request of `class`; `Err` carries the seconds until it could succeed.
-    fn charge(&self, class: Class, client: Client, address: IpAddr) -> Result<Standing, Standing> {
+    /// Charges one request of `class` to this process's budgets; `Err` carries the seconds
+    /// until it could succeed.
+    fn charge_locally(
+        &self,
+        class: Class,
+        client: Client,
+        address: IpAddr,
+    ) -> Result<Standing, Standing> {
         let limiters = self.limiters(class);
         let now = self.clock.now();
         let mut tightest: Option<Standing> = None;
@@ -351,9 +419,9 @@ async fn charge(state: &AppState, class: Class, request: Request, next: Next) ->
         .and_then(|value| value.to_str().ok())
         .and_then(bearer_token)
         .map_or(Client::Address(address), |token| {
-            Client::Token(limiter.token_hasher.hash_one(token))
+            Client::Token(shared::token_digest(token))
         });
-    match limiter.charge(class, client, address) {
+    match limiter.charge(class, client, address).await {
         Ok(standing) => {
             let mut response = next.run(request).await;
             set_headers(response.headers_mut(), standing);
@@ -506,7 +574,7 @@ mod tests {
         let mut config = Config::from_lookup(|_| None).unwrap();
         config.budgets = budgets;
         config.rate_limit_exempt = nets(exempt);
-        RateLimiter::from_config(&config).unwrap()
+        RateLimiter::from_config(&config).unwrap().unwrap()
     }
 
     #[test]
@@ -523,21 +591,23 @@ mod tests {
         let remaining: Vec<u32> = (0..3)
             .map(|_| {
                 limiter
-                    .charge(Class::Write, client, address)
+                    .charge_locally(Class::Write, client, address)
                     .unwrap()
                     .remaining
             })
             .collect();
         assert_eq!(remaining, [2, 1, 0]);
-        let refused = limiter.charge(Class::Write, client, address).unwrap_err();
+        let refused = limiter
+            .charge_locally(Class::Write, client, address)
+            .unwrap_err();
         assert_eq!(refused.limit, 3);
         assert!((1..=20).contains(&refused.reset_secs), "{refused:?}");
         // Other classes and other clients have budgets of their own.
-        assert!(limiter.charge(Class::Read, client, address).is_ok());
+        assert!(limiter.charge_locally(Class::Read, client, address).is_ok());
         let other: IpAddr = "198.51.100.2".parse().unwrap();
         assert!(
             limiter
-                .charge(Class::Write, Client::Address(other), other)
+                .charge_locally(Class::Write, Client::Address(other), other)
                 .is_ok()
         );
     }
@@ -552,10 +622,10 @@ mod tests {
             &[],
         );
         let address: IpAddr = "198.51.100.1".parse().unwrap();
-        let allowed = (0..20u64)
+        let allowed = (0..20u128)
             .filter(|token| {
                 limiter
-                    .charge(Class::Write, Client::Token(*token), address)
+                    .charge_locally(Class::Write, Client::Token(*token), address)
                     .is_ok()
             })
             .count();
