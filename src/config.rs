@@ -21,8 +21,13 @@ pub struct Config {
     pub database_url: String,
     /// Address the HTTP listener binds to.
     pub bind: SocketAddr,
-    /// Directory where uploaded images are stored.
+    /// Directory where uploaded images are stored (unless `media_store` names a bucket).
     pub media_dir: PathBuf,
+    /// The S3-compatible bucket uploaded images are stored in; `None`: `media_dir`.
+    pub media_store: Option<ObjectStorage>,
+    /// Base of image URLs when a CDN or the bucket serves them (the key is appended);
+    /// `None`: Roost serves them at `{public_url}/media/{key}`.
+    pub media_public_url: Option<String>,
     /// Base for absolute URLs in responses, without a trailing slash.
     pub public_url: String,
     /// Lifetime of a login token.
@@ -81,6 +86,36 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Start of every key Roost writes to Redis.
     pub redis_key_prefix: String,
+}
+
+/// An S3-compatible bucket (`ROOST_MEDIA_STORE=s3://bucket/prefix`) and how to reach it
+/// (the usual `AWS_*` variables; without keys, the usual AWS sources: instance profile,
+/// web identity …).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ObjectStorage {
+    pub bucket: String,
+    /// Without leading or trailing slashes; empty for the bucket's root.
+    pub prefix: String,
+    pub region: String,
+    /// Another S3-compatible server (MinIO, Garage, Ceph, R2 …); `None`: AWS.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for ObjectStorage {
+    /// Without the secret key and session token.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ObjectStorage")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Requests per minute a client may make in each class of request. A budget of `n`
@@ -281,6 +316,30 @@ struct Variables {
     /// Where uploaded images are stored.
     #[arg(long, env = "ROOST_MEDIA_DIR", default_value = "data/media")]
     media_dir: PathBuf,
+    /// `local` (the folder `ROOST_MEDIA_DIR`) or `s3://bucket/prefix` (an S3-compatible
+    /// bucket, reached with the `AWS_*` variables).
+    #[arg(long, env = "ROOST_MEDIA_STORE", default_value = "local", value_parser = media_store)]
+    media_store: MediaStoreUrl,
+    /// Base URL images are served from by a CDN or the bucket itself (`{base}/{key}`);
+    /// unset: Roost serves them at `{ROOST_PUBLIC_URL}/media/{key}`.
+    #[arg(long, env = "ROOST_MEDIA_PUBLIC_URL", value_parser = public_url)]
+    media_public_url: Option<String>,
+    /// S3 endpoint of a server other than AWS (MinIO, Garage, Ceph, R2 …); `http://` is
+    /// allowed.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_parser = public_url)]
+    aws_endpoint_url: Option<String>,
+    /// Region of the bucket.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    aws_region: String,
+    /// Access key of the bucket; unset: the usual AWS sources (instance profile …).
+    #[arg(long, env = "AWS_ACCESS_KEY_ID")]
+    aws_access_key_id: Option<String>,
+    /// Secret key of the bucket.
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", hide_env_values = true)]
+    aws_secret_access_key: Option<String>,
+    /// Session token of temporary credentials.
+    #[arg(long, env = "AWS_SESSION_TOKEN", hide_env_values = true)]
+    aws_session_token: Option<String>,
     /// Base for absolute URLs in responses (set it behind a proxy); `http://` and
     /// `ROOST_BIND` by default.
     #[arg(long, env = "ROOST_PUBLIC_URL", value_parser = public_url)]
@@ -416,6 +475,13 @@ struct Variables {
     redis_key_prefix: String,
 }
 
+/// `ROOST_MEDIA_STORE`: the local folder, or a bucket and prefix.
+#[derive(Debug, Clone)]
+enum MediaStoreUrl {
+    Local,
+    Bucket { bucket: String, prefix: String },
+}
+
 /// A listen address, or `off`.
 #[derive(Debug, Clone, Copy)]
 enum Bind {
@@ -442,6 +508,19 @@ impl Variables {
             database_url: self.database_url,
             bind: self.bind,
             media_dir: self.media_dir,
+            media_store: match self.media_store {
+                MediaStoreUrl::Local => None,
+                MediaStoreUrl::Bucket { bucket, prefix } => Some(ObjectStorage {
+                    bucket,
+                    prefix,
+                    region: self.aws_region,
+                    endpoint: self.aws_endpoint_url,
+                    access_key_id: self.aws_access_key_id,
+                    secret_access_key: self.aws_secret_access_key,
+                    session_token: self.aws_session_token,
+                }),
+            },
+            media_public_url: self.media_public_url,
             token_ttl: seconds(self.token_ttl_secs),
             rate_limits: self.rate_limits,
             budgets: Budgets {
@@ -498,6 +577,36 @@ fn database_url(text: &str) -> Result<String, String> {
     } else {
         Err("must start with sqlite:// or postgres://".into())
     }
+}
+
+/// `local`, or `s3://bucket[/prefix]` with a bucket name as S3 allows.
+fn media_store(text: &str) -> Result<MediaStoreUrl, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("local") {
+        return Ok(MediaStoreUrl::Local);
+    }
+    let Some(rest) = text.strip_prefix("s3://") else {
+        return Err("must be local or s3://bucket/prefix".into());
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket_char =
+        |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    if !(3..=63).contains(&bucket.len()) || !bucket.chars().all(bucket_char) {
+        return Err(format!(
+            "{bucket:?} is not a bucket name (3 to 63 of a-z 0-9 . -)"
+        ));
+    }
+    let prefix = prefix.trim_matches('/');
+    let bad_part = |part: &str| part.is_empty() || part == "." || part == "..";
+    if !prefix.is_empty() && prefix.split('/').any(bad_part) {
+        return Err(format!(
+            "{prefix:?} is not a prefix like media or site/media"
+        ));
+    }
+    Ok(MediaStoreUrl::Bucket {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+    })
 }
 
 /// A Redis URL the client accepts (`redis://`, or `redis+unix://` for a socket).
@@ -637,6 +746,8 @@ mod tests {
         assert_eq!(config.media_cleanup_interval, Duration::from_secs(3600));
         assert_eq!(config.redis_url, None);
         assert_eq!(config.redis_key_prefix, "roost");
+        assert_eq!(config.media_store, None);
+        assert_eq!(config.media_public_url, None);
         assert_eq!(config.database_max_connections, 4);
         let postgres = super::tests::config(&[("ROOST_DATABASE_URL", "postgres://db/roost")]);
         assert_eq!(postgres.unwrap().database_max_connections, 16);
@@ -652,6 +763,34 @@ mod tests {
         );
         let config = config(&[("ROOST_PUBLIC_URL", "https://social.example/")]).unwrap();
         assert_eq!(config.public_url, "https://social.example");
+    }
+
+    #[test]
+    fn media_stores_are_local_or_a_bucket() {
+        for bad in [
+            "s3://",
+            "s3://Upper",
+            "s3://ab",
+            "gs://bucket",
+            "s3://b_b/x",
+            "s3://bucket/a//b",
+            "s3://bucket/../x",
+        ] {
+            let error = config(&[("ROOST_MEDIA_STORE", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("ROOST_MEDIA_STORE"), "{bad}: {error}");
+        }
+        let root = config(&[("ROOST_MEDIA_STORE", "s3://media.example")]).unwrap();
+        let root = root.media_store.unwrap();
+        assert_eq!(
+            (root.bucket.as_str(), root.prefix.as_str()),
+            ("media.example", "")
+        );
+        assert_eq!(root.region, "us-east-1");
+        assert_eq!(root.endpoint, None);
+        let local = config(&[("ROOST_MEDIA_STORE", " LOCAL ")]).unwrap();
+        assert_eq!(local.media_store, None);
     }
 
     #[test]
@@ -825,8 +964,32 @@ mod tests {
             ("ROOST_MEDIA_CLEANUP_INTERVAL_SECS", "114"),
             ("ROOST_REDIS_URL", "redis://:secret@cache.internal:6380/2"),
             ("ROOST_REDIS_KEY_PREFIX", "social-1"),
+            ("ROOST_MEDIA_STORE", "s3://roost-media/site/images/"),
+            ("ROOST_MEDIA_PUBLIC_URL", "https://cdn.example/images/"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000"),
+            ("AWS_REGION", "eu-west-3"),
+            ("AWS_ACCESS_KEY_ID", "key"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "session"),
         ])
         .unwrap();
+        assert_eq!(
+            config.media_store,
+            Some(ObjectStorage {
+                bucket: "roost-media".into(),
+                prefix: "site/images".into(),
+                region: "eu-west-3".into(),
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                access_key_id: Some("key".into()),
+                secret_access_key: Some("secret".into()),
+                session_token: Some("session".into()),
+            })
+        );
+        assert!(!format!("{:?}", config.media_store).contains("secret"));
+        assert_eq!(
+            config.media_public_url.as_deref(),
+            Some("https://cdn.example/images")
+        );
         assert_eq!(
             config.redis_url.as_deref(),
             Some("redis://:secret@cache.internal:6380/2")
@@ -986,7 +1149,7 @@ mod tests {
             .get_arguments()
             .filter_map(variable_name)
             .collect();
-        assert_eq!(names.len(), 35);
+        assert_eq!(names.len(), 42);
         for name in names {
             assert!(help.contains(&format!("  {name}")), "{name} in the help");
             assert!(

@@ -61,6 +61,15 @@ impl AppState {
                 tracing::warn!(elapsed_ms = info.elapsed.as_millis() as u64, sql = %info.statement.sql, "slow SQL statement");
             }
         });
+        let media = match &config.media_store {
+            None => MediaStore::local(config.media_dir.clone()),
+            Some(bucket) => MediaStore::object_storage(bucket)?,
+        };
+        // A bucket that does not answer is said at start; uploads fail with 503 until it
+        // does, and everything else is served.
+        if let Err(error) = media.check().await {
+            tracing::warn!(store = %media.describe(), error = %format!("{error:#}"), "the media store does not answer");
+        }
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let rate_limiter = RateLimiter::from_config(&config)?;
         if let Some(limiter) = &rate_limiter {
@@ -68,7 +77,7 @@ impl AppState {
         }
         Ok(Self {
             passwords: PasswordHasher::new(config.password_hash)?,
-            media: MediaStore::local(config.media_dir.clone()),
+            media,
             image_permits: Arc::new(Semaphore::new(cores)),
             sql_statements,
             publisher_wake: Arc::new(Notify::new()),

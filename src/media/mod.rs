@@ -76,9 +76,25 @@ pub async fn process<T: Send + 'static>(
     Ok(result?)
 }
 
-/// Stores a processed image and returns its key.
+/// Stores a processed image and returns its key. A store that fails (a bucket that does
+/// not answer) is a 503: nothing was recorded, and the client may try again.
 pub async fn store(state: &AppState, image: ProcessedImage) -> Result<String, AppError> {
-    Ok(state.media.put(image.bytes, image.format).await?)
+    state
+        .media
+        .put(image.bytes, image.format)
+        .await
+        .map_err(|error| {
+            tracing::error!(error = %format!("{error:#}"), "could not store an image");
+            storage_unavailable()
+        })
+}
+
+/// The 503 of a media store that does not answer.
+pub fn storage_unavailable() -> AppError {
+    AppError::ServiceUnavailable {
+        code: "service_unavailable",
+        detail: "Images cannot be stored or read right now; try again shortly.".into(),
+    }
 }
 
 /// Deletes a stored file whose database row is already gone or changed. A failure only
@@ -162,9 +178,13 @@ pub fn unavailable(id: uuid::Uuid) -> AppError {
     )
 }
 
-/// Absolute URL of a stored file.
+/// Absolute URL of a stored file: under `ROOST_MEDIA_PUBLIC_URL` when a CDN or the bucket
+/// serves files, at Roost's own `/media/{key}` otherwise.
 pub fn file_url(state: &AppState, key: &str) -> String {
-    format!("{}/media/{key}", state.config.public_url)
+    match &state.config.media_public_url {
+        Some(base) => format!("{base}/{key}"),
+        None => format!("{}/media/{key}", state.config.public_url),
+    }
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ pub async fn get_media_file(
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
+        HeaderValue::from_static(super::storage::CACHE_CONTROL),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -16,7 +16,13 @@ pub fn file_not_found() -> AppError {
 
 /// A stored file (full image, preview or avatar) and its content type, by key.
 pub async fn file(state: &AppState, key: &str) -> Result<(Vec<u8>, &'static str), AppError> {
-    state.media.get(key).await?.ok_or_else(file_not_found)
+    match state.media.get(key).await {
+        Ok(found) => found.ok_or_else(file_not_found),
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "could not read an image");
+            Err(super::storage_unavailable())
+        }
+    }
 }
 
 fn media_not_found() -> AppError {

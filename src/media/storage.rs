@@ -1,14 +1,27 @@
-//! Where processed images live: a key-addressed store with a local-directory backend.
+//! Where processed images live: a key-addressed store with two backends, a local directory
+//! (the default) and an S3-compatible bucket (`ROOST_MEDIA_STORE=s3://bucket/prefix`,
+//! through the `object_store` crate: AWS S3, MinIO, Garage, Ceph, R2 …).
 //!
-//! Callers only ever see keys (`<32 hex>.jpg|png`), never paths, so another backend (an
-//! S3-compatible bucket) can be added as a second `Backend` variant without touching them.
-//! Every key is checked by `is_valid_key` before it reaches the filesystem, so no request can
-//! name a file outside the media directory.
+//! Callers only ever see keys (`<32 hex>.jpg|png`), never paths. Every key is checked by
+//! `is_valid_key` before it reaches the filesystem or the bucket, so no request can name a
+//! file outside the media directory or the prefix. A write is whole or absent on both
+//! backends (a rename into place; a single S3 `PUT`), so a reader never sees part of an
+//! image.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as ObjectPath;
+use object_store::{
+    Attribute, Attributes, ClientOptions, ObjectStore, ObjectStoreExt, PutOptions, PutPayload,
+    RetryConfig,
+};
 use tokio::io::AsyncWriteExt;
+
+use crate::config::ObjectStorage;
 
 use super::pipeline::OutputFormat;
 
@@ -25,7 +38,22 @@ pub struct MediaStore {
 enum Backend {
     /// Files named by their key, flat in one directory.
     Local(PathBuf),
+    /// Objects named `prefix/key` in a bucket.
+    Object {
+        store: Arc<dyn ObjectStore>,
+        prefix: String,
+    },
 }
+
+/// Longest a connection to the bucket takes to open.
+const BUCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest one request to the bucket takes (an image is at most a few megabytes).
+const BUCKET_REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Longest a request to the bucket is retried for.
+const BUCKET_RETRY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long browsers and proxies may keep a file: keys are never reused.
+pub const CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 
 impl MediaStore {
     /// A store keeping files in `root` (the configured media directory), created on first
@@ -36,13 +64,94 @@ impl MediaStore {
         }
     }
 
+    /// A store keeping objects in the bucket `storage` describes, under its prefix. Nothing
+    /// is sent until the first use (see [`MediaStore::check`]).
+    pub fn object_storage(storage: &ObjectStorage) -> anyhow::Result<Self> {
+        // A request to the bucket is part of a client's request: a bucket that does not
+        // answer fails it within seconds (a 503) rather than after the crate's default of
+        // three minutes of retries.
+        let retry = RetryConfig {
+            max_retries: 2,
+            retry_timeout: BUCKET_RETRY_TIMEOUT,
+            ..RetryConfig::default()
+        };
+        let options = ClientOptions::new()
+            .with_connect_timeout(BUCKET_CONNECT_TIMEOUT)
+            .with_timeout(BUCKET_REQUEST_TIMEOUT);
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&storage.bucket)
+            .with_region(&storage.region)
+            .with_retry(retry)
+            .with_client_options(options);
+        if let Some(endpoint) = &storage.endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"));
+        }
+        if let (Some(id), Some(secret)) = (&storage.access_key_id, &storage.secret_access_key) {
+            builder = builder
+                .with_access_key_id(id)
+                .with_secret_access_key(secret);
+        }
+        if let Some(token) = &storage.session_token {
+            builder = builder.with_token(token);
+        }
+        let store = builder
+            .build()
+            .context("configuring the media bucket (ROOST_MEDIA_STORE)")?;
+        Ok(Self {
+            backend: Backend::Object {
+                store: Arc::new(store),
+                prefix: storage.prefix.clone(),
+            },
+        })
+    }
+
+    /// Where files are kept, for the log: a directory, or `s3://bucket/prefix`.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Local(root) => root.display().to_string(),
+            Backend::Object { store, prefix } => format!("{store} under {prefix:?}"),
+        }
+    }
+
+    /// Whether the store answers: a bucket is asked for an object that does not exist,
+    /// which also checks the credentials. A directory is always there (created on first
+    /// write).
+    pub async fn check(&self) -> anyhow::Result<()> {
+        match &self.backend {
+            Backend::Local(_) => Ok(()),
+            Backend::Object { store, prefix } => {
+                match store.head(&object_path(prefix, ".roost-check")).await {
+                    Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(error) => Err(error).context("reaching the media bucket"),
+                }
+            }
+        }
+    }
+
     /// Stores `bytes` under a fresh random key ending in `format`'s extension, and returns it.
     ///
-    /// The file is written under a temporary name and renamed into place, so a reader never
-    /// sees a partial image.
+    /// A file is written under a temporary name and renamed into place; an object is one
+    /// `PUT`, with its content type and cache lifetime (for a CDN serving the bucket). A
+    /// reader never sees a partial image.
     pub async fn put(&self, bytes: Vec<u8>, format: OutputFormat) -> anyhow::Result<String> {
         let key = format!("{}.{}", random_hex()?, format.extension());
         match &self.backend {
+            Backend::Object { store, prefix } => {
+                let attributes = Attributes::from_iter([
+                    (Attribute::ContentType, format.content_type()),
+                    (Attribute::CacheControl, CACHE_CONTROL),
+                ]);
+                let options = PutOptions {
+                    attributes,
+                    ..PutOptions::default()
+                };
+                store
+                    .put_opts(&object_path(prefix, &key), PutPayload::from(bytes), options)
+                    .await
+                    .with_context(|| format!("storing media object {key}"))?;
+            }
             Backend::Local(root) => {
                 tokio::fs::create_dir_all(root)
                     .await
@@ -70,6 +179,17 @@ impl MediaStore {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(error) => Err(error).with_context(|| format!("reading media file {key}")),
             },
+            Backend::Object { store, prefix } => match store.get(&object_path(prefix, key)).await {
+                Ok(object) => {
+                    let bytes = object
+                        .bytes()
+                        .await
+                        .with_context(|| format!("reading media object {key}"))?;
+                    Ok(Some((bytes.to_vec(), content_type)))
+                }
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error).with_context(|| format!("reading media object {key}")),
+            },
         }
     }
 
@@ -83,7 +203,24 @@ impl MediaStore {
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
                 Err(error) => Err(error).with_context(|| format!("deleting media file {key}")),
             },
+            Backend::Object { store, prefix } => {
+                match store.delete(&object_path(prefix, key)).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(error) => {
+                        Err(error).with_context(|| format!("deleting media object {key}"))
+                    }
+                }
+            }
         }
+    }
+}
+
+/// The object of `key` under `prefix` (empty for the bucket's root).
+fn object_path(prefix: &str, key: &str) -> ObjectPath {
+    if prefix.is_empty() {
+        ObjectPath::from(key)
+    } else {
+        ObjectPath::from(format!("{prefix}/{key}"))
     }
 }
 

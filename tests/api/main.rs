@@ -26,6 +26,7 @@ mod mastodon;
 mod media;
 mod migrations;
 mod notifications;
+mod object_storage;
 mod ops;
 mod posts;
 mod privacy;
