@@ -67,6 +67,9 @@ impl MediaStore {
     /// A store keeping objects in the bucket `storage` describes, under its prefix. Nothing
     /// is sent until the first use (see [`MediaStore::check`]).
     pub fn object_storage(storage: &ObjectStorage) -> anyhow::Result<Self> {
+        // The bucket's TLS (rustls, through object_store's reqwest) uses ring; installing
+        // it twice (a second application in one process) is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         // A request to the bucket is part of a client's request: a bucket that does not
         // answer fails it within seconds (a 503) rather than after the crate's default of
         // three minutes of retries.
@@ -336,6 +339,27 @@ mod tests {
         assert_eq!(store.get(&sneaky).await.expect("get"), None);
         assert!(store.delete(&sneaky).await.is_err());
         assert!(directory.path().join(&outside).exists());
+    }
+
+    /// The HTTPS client of a bucket builds with the TLS provider installed by
+    /// `object_storage` (rustls panics when it has none): a bucket at an address where
+    /// nothing listens is an error, quickly, not a panic.
+    #[tokio::test]
+    async fn an_https_bucket_that_is_not_there_is_an_error() {
+        let storage = ObjectStorage {
+            bucket: "roost-media".into(),
+            prefix: "images".into(),
+            region: "us-east-1".into(),
+            endpoint: Some("https://127.0.0.1:1".into()),
+            access_key_id: Some("key".into()),
+            secret_access_key: Some("secret".into()),
+            session_token: None,
+        };
+        let store = MediaStore::object_storage(&storage).expect("configured");
+        let started = std::time::Instant::now();
+        assert!(store.check().await.is_err());
+        assert!(store.get(&format!("{}.jpg", "0".repeat(32))).await.is_err());
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 
     #[test]
