@@ -89,6 +89,35 @@ macro_rules! both_databases_with {
     };
 }
 
+/// Runs each named scenario `async fn name(database: DatabaseKind)` on SQLite and on
+/// PostgreSQL: for scenarios that configure their apps at run time (a server the test
+/// starts, an address it picked), where [`both_databases_with!`] takes a constant.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::DatabaseKind::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::DatabaseKind::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Which database an [`on_both_databases!`] scenario runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum DatabaseKind {
+    Sqlite,
+    Postgres,
+}
+
 pub struct TestApp {
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub address: String,
@@ -164,6 +193,19 @@ impl TestApp {
         let mut app = Self::start_on(&url, &media_dir, vars, clock).await;
         app._sqlite_dir = Some(dir);
         app
+    }
+
+    /// An app on `database` with extra configuration given at run time; `None` on
+    /// PostgreSQL when no server is configured.
+    pub async fn on(database: DatabaseKind, vars: &[(&str, String)]) -> Option<Self> {
+        let vars: Vec<(&str, &str)> = vars
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect();
+        match database {
+            DatabaseKind::Sqlite => Some(Self::sqlite_with(&vars).await),
+            DatabaseKind::Postgres => Self::postgres_with(&vars).await,
+        }
     }
 
     /// A PostgreSQL-backed app on a new database, or `None` when no server is configured.

@@ -15,8 +15,9 @@ use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
-use crate::helpers::{TestApp, assert_problem, eventually, file_part, media_id};
+use crate::helpers::{DatabaseKind, TestApp, assert_problem, eventually, file_part, media_id};
 use crate::images::png;
+use crate::on_both_databases;
 
 const BUCKET: &str = "roost-media";
 const PREFIX: &str = "site/images";
@@ -126,23 +127,6 @@ impl S3Server {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Database {
-    Sqlite,
-    Postgres,
-}
-
-async fn app_on(database: Database, vars: &[(&'static str, String)]) -> Option<TestApp> {
-    let vars: Vec<(&str, &str)> = vars
-        .iter()
-        .map(|(name, value)| (*name, value.as_str()))
-        .collect();
-    match database {
-        Database::Sqlite => Some(TestApp::sqlite_with(&vars).await),
-        Database::Postgres => TestApp::postgres_with(&vars).await,
-    }
-}
-
 /// The key at the end of a media URL.
 fn key_of(url: &str) -> &str {
     url.rsplit('/').next().unwrap()
@@ -183,11 +167,11 @@ async fn assert_media_dir_empty(app: &TestApp) {
     );
 }
 
-async fn uploads_avatars_and_deletions_live_in_the_bucket(database: Database) {
+async fn uploads_avatars_and_deletions_live_in_the_bucket(database: DatabaseKind) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
-    let Some(app) = app_on(database, &s3.vars(&[])).await else {
+    let Some(app) = TestApp::on(database, &s3.vars(&[])).await else {
         return;
     };
     let alice = app.user("alice").await;
@@ -257,11 +241,11 @@ async fn uploads_avatars_and_deletions_live_in_the_bucket(database: Database) {
     assert_media_dir_empty(&app).await;
 }
 
-async fn the_clean_up_empties_the_bucket_of_abandoned_uploads(database: Database) {
+async fn the_clean_up_empties_the_bucket_of_abandoned_uploads(database: DatabaseKind) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
-    let Some(app) = app_on(database, &s3.vars(&[])).await else {
+    let Some(app) = TestApp::on(database, &s3.vars(&[])).await else {
         return;
     };
     let alice = app.user("alice").await;
@@ -284,14 +268,14 @@ async fn the_clean_up_empties_the_bucket_of_abandoned_uploads(database: Database
     }
 }
 
-async fn a_bucket_that_does_not_answer_refuses_uploads_and_records_nothing(database: Database) {
+async fn a_bucket_that_does_not_answer_refuses_uploads_and_records_nothing(database: DatabaseKind) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
     // The right server and credentials, a bucket that is not there: every write fails.
     let mut vars = s3.vars(&[]);
     vars[0].1 = format!("s3://missing-bucket/{PREFIX}");
-    let Some(app) = app_on(database, &vars).await else {
+    let Some(app) = TestApp::on(database, &vars).await else {
         return;
     };
     let alice = app.user("alice").await;
@@ -326,13 +310,13 @@ async fn a_bucket_that_does_not_answer_refuses_uploads_and_records_nothing(datab
     app.create_post(&alice, "words still work").await;
 }
 
-async fn a_public_base_url_sends_clients_to_the_bucket(database: Database) {
+async fn a_public_base_url_sends_clients_to_the_bucket(database: DatabaseKind) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
     let base = format!("{}/{BUCKET}/{PREFIX}", s3.endpoint);
     let vars = s3.vars(&[("ROOST_MEDIA_PUBLIC_URL", format!("{base}/"))]);
-    let Some(app) = app_on(database, &vars).await else {
+    let Some(app) = TestApp::on(database, &vars).await else {
         return;
     };
     let alice = app.user("alice").await;
@@ -352,24 +336,6 @@ async fn a_public_base_url_sends_clients_to_the_bucket(database: Database) {
         avatar["avatar_url"].as_str().unwrap().starts_with(&base),
         "{avatar}"
     );
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(super::Database::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name(super::Database::Postgres).await;
-                }
-            }
-        )*
-    };
 }
 
 on_both_databases!(

@@ -15,7 +15,8 @@ use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::helpers::{TestApp, eventually};
+use crate::helpers::{DatabaseKind, TestApp, eventually};
+use crate::on_both_databases;
 
 /// The Redis server the tests use, or `None` when none is configured.
 fn redis_url() -> Option<String> {
@@ -56,23 +57,9 @@ fn borrowed<'a>(vars: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a st
         .collect()
 }
 
-async fn first_app(database: Database, vars: &[(&'static str, String)]) -> Option<TestApp> {
-    let vars = borrowed(vars);
-    match database {
-        Database::Sqlite => Some(TestApp::sqlite_with(&vars).await),
-        Database::Postgres => TestApp::postgres_with(&vars).await,
-    }
-}
-
 /// A second process on the first one's database and media.
 async fn second_app(first: &TestApp, vars: &[(&'static str, String)]) -> TestApp {
     TestApp::start_on(&first.database_url, &first.media_dir, &borrowed(vars), None).await
-}
-
-#[derive(Clone, Copy)]
-enum Database {
-    Sqlite,
-    Postgres,
 }
 
 fn backend(app: &TestApp) -> Option<Backend> {
@@ -101,10 +88,10 @@ fn refused() -> (StatusCode, Option<String>) {
     (StatusCode::TOO_MANY_REQUESTS, Some("0".to_owned()))
 }
 
-async fn two_processes_spend_one_budget(database: Database) {
+async fn two_processes_spend_one_budget(database: DatabaseKind) {
     let Some(url) = redis_url() else { return };
     let vars = budgets_in(&url, &unique_prefix());
-    let Some(a) = first_app(database, &vars).await else {
+    let Some(a) = TestApp::on(database, &vars).await else {
         return;
     };
     let b = second_app(&a, &vars).await;
@@ -130,12 +117,12 @@ async fn two_processes_spend_one_budget(database: Database) {
     assert_eq!(register.status(), StatusCode::CREATED);
 }
 
-async fn without_redis_each_process_keeps_its_own_budget(database: Database) {
+async fn without_redis_each_process_keeps_its_own_budget(database: DatabaseKind) {
     let vars = vec![
         ("ROOST_RATE_LIMIT_EXEMPT", String::new()),
         ("ROOST_RATE_LIMIT_READ", "3".into()),
     ];
-    let Some(a) = first_app(database, &vars).await else {
+    let Some(a) = TestApp::on(database, &vars).await else {
         return;
     };
     let b = second_app(&a, &vars).await;
@@ -148,13 +135,13 @@ async fn without_redis_each_process_keeps_its_own_budget(database: Database) {
     assert_eq!(read(&b).await, allowed("2"));
 }
 
-async fn an_unreachable_redis_leaves_budgets_in_the_process(database: Database) {
+async fn an_unreachable_redis_leaves_budgets_in_the_process(database: DatabaseKind) {
     // A port nothing listens on.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("redis://{}", closed.local_addr().unwrap());
     drop(closed);
     let vars = budgets_in(&url, &unique_prefix());
-    let Some(app) = first_app(database, &vars).await else {
+    let Some(app) = TestApp::on(database, &vars).await else {
         return;
     };
     assert_eq!(backend(&app), Some(Backend::Local));
@@ -196,13 +183,13 @@ impl Relay {
     }
 }
 
-async fn budgets_return_to_redis_when_it_answers_again(database: Database) {
+async fn budgets_return_to_redis_when_it_answers_again(database: DatabaseKind) {
     let Some(url) = redis_url() else { return };
     let target = redis_address(&url);
     let relay = Relay::open("127.0.0.1:0", &target).await;
     let relay_address = relay.address.clone();
     let vars = budgets_in(&format!("redis://{relay_address}"), &unique_prefix());
-    let Some(app) = first_app(database, &vars).await else {
+    let Some(app) = TestApp::on(database, &vars).await else {
         return;
     };
     assert_eq!(backend(&app), Some(Backend::Redis));
@@ -227,24 +214,6 @@ async fn budgets_return_to_redis_when_it_answers_again(database: Database) {
     assert_eq!(read(&app).await, allowed("0"));
     assert_eq!(read(&app).await, refused());
     relay.close();
-}
-
-macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    super::$name(super::Database::Sqlite).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    super::$name(super::Database::Postgres).await;
-                }
-            }
-        )*
-    };
 }
 
 on_both_databases!(
