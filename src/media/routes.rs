@@ -1,6 +1,7 @@
 //! Serving stored images at `/media/{key}` (outside `/api/v1`: these are the `url`,
 //! `preview_url` and `avatar_url` links).
 
+use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -49,10 +50,16 @@ pub async fn get_media_file(
     let Ok(Path(key)) = key else {
         return Err(media_not_found());
     };
-    let (bytes, content_type) = super::service::file(&state, &key).await?;
-    let mut response = bytes.into_response();
+    let file = super::service::file(&state, &key).await?;
+    let mut response = Body::from_stream(file.bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    if let Some(length) = file.length {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(super::storage::CACHE_CONTROL),

@@ -3,6 +3,7 @@
 //! media; a failure at any step leaves neither a file nor a row behind.
 
 use super::pipeline::{self, ProcessedImage};
+use super::storage::StoredFile;
 use super::upload::Upload;
 use super::{Media, entity, store};
 use crate::auth::AuthUser;
@@ -14,9 +15,9 @@ pub fn file_not_found() -> AppError {
     AppError::not_found("There is no media file with this key.")
 }
 
-/// A stored file (full image, preview or avatar) and its content type, by key.
-pub async fn file(state: &AppState, key: &str) -> Result<(Vec<u8>, &'static str), AppError> {
-    match state.media.get(key).await {
+/// A stored file (full image, preview or avatar), opened for streaming, by key.
+pub async fn file(state: &AppState, key: &str) -> Result<StoredFile, AppError> {
+    match state.media.open(key).await {
         Ok(found) => found.ok_or_else(file_not_found),
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "could not read an image");

@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::body::Bytes;
+use futures_util::stream::{BoxStream, StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{
@@ -170,6 +172,37 @@ impl MediaStore {
         Ok(key)
     }
 
+    /// What is stored under `key`, to be streamed, or `None` when there is none (an invalid
+    /// key included: keys may come from URLs). An error means the store did not answer.
+    pub async fn open(&self, key: &str) -> anyhow::Result<Option<StoredFile>> {
+        let Some(content_type) = content_type(key) else {
+            return Ok(None);
+        };
+        match &self.backend {
+            Backend::Local(root) => match tokio::fs::File::open(root.join(key)).await {
+                Ok(file) => {
+                    let length = file.metadata().await.ok().map(|metadata| metadata.len());
+                    Ok(Some(StoredFile {
+                        content_type,
+                        length,
+                        bytes: tokio_util::io::ReaderStream::new(file).boxed(),
+                    }))
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(error).with_context(|| format!("opening media file {key}")),
+            },
+            Backend::Object { store, prefix } => match store.get(&object_path(prefix, key)).await {
+                Ok(object) => Ok(Some(StoredFile {
+                    content_type,
+                    length: Some(object.meta.size),
+                    bytes: object.into_stream().map_err(std::io::Error::other).boxed(),
+                })),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(error) => Err(error).with_context(|| format!("reading media object {key}")),
+            },
+        }
+    }
+
     /// The bytes and content type stored under `key`, or `None` when there is none (an
     /// invalid key included: keys may come from URLs).
     pub async fn get(&self, key: &str) -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
@@ -225,6 +258,15 @@ fn object_path(prefix: &str, key: &str) -> ObjectPath {
     } else {
         ObjectPath::from(format!("{prefix}/{key}"))
     }
+}
+
+/// A stored file being read: its bytes arrive as a stream, so serving an image never holds
+/// it whole in memory.
+pub struct StoredFile {
+    pub content_type: &'static str,
+    /// Its size in bytes, when the store says.
+    pub length: Option<u64>,
+    pub bytes: BoxStream<'static, std::io::Result<Bytes>>,
 }
 
 /// Whether `key` has exactly the shape `put` produces: 32 lowercase hex digits, a dot, and
